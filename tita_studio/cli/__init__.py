@@ -1,0 +1,1 @@
+"""The `tita-studio` command line: one module per subcommand, each with `register(subparsers)`."""
