@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -33,7 +34,7 @@ class FusionMaps:
         s = STREAMS.index(stream)
         return self.relation[:, index, s], self.cross_share[:, index, s]
 
-    def map(self, fn) -> FusionMaps:  # noqa: ANN001 - a tensor -> tensor function
+    def map(self, fn: Callable[[Tensor], Tensor]) -> FusionMaps:
         """Apply the same operation (crop, move, resample) to every map."""
         return FusionMaps(**{f.name: fn(getattr(self, f.name)) for f in fields(self)})
 
