@@ -1,0 +1,1 @@
+"""Files in, file out: reading, writing, alignment, colour and source roles (no Qt)."""

@@ -1,0 +1,516 @@
+"""Reading and writing image files: float32 pixels in [0, 1] plus the metadata worth keeping.
+
+Decoders: Pillow for JPEG (it reports truncation, OpenCV does not), OpenCV for PNG (Pillow cannot hold
+16-bit RGB), tifffile for TIFF (any bit depth, planar, multiband), scipy for MATLAB .mat arrays.
+Every failure a user can cause becomes an `InputError` naming the file and the reason; dimensions are
+checked from the header before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import struct
+import tempfile
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import tifffile
+from PIL import Image, UnidentifiedImageError
+
+from tita_studio.errors import InputError
+from tita_studio.pipeline import metadata as md
+from tita_studio.pipeline.multiband import MultibandConfig, reduce_multiband
+
+log = logging.getLogger(__name__)
+
+JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe")
+PNG_SUFFIXES = (".png",)
+TIFF_SUFFIXES = (".tif", ".tiff")
+MAT_SUFFIXES = (".mat",)
+READ_SUFFIXES = JPEG_SUFFIXES + PNG_SUFFIXES + TIFF_SUFFIXES + MAT_SUFFIXES
+WRITE_SUFFIXES = JPEG_SUFFIXES + PNG_SUFFIXES + TIFF_SUFFIXES
+
+# Pillow's bomb check reads a module global; the lock keeps two reader threads from racing on it.
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    """Limits and thresholds applied while reading."""
+
+    max_pixels: int = 200_000_000  # refuse larger images (decompression bombs) before decoding
+    dark_level: float = 2 / 255  # a source whose maximum is below this is "all black"
+    bright_level: float = 253 / 255  # a source whose minimum is above this is "all white"
+    multiband: MultibandConfig = field(default_factory=MultibandConfig)
+
+
+@dataclass
+class ImageMeta:
+    """What a file was, kept so the output can be written like it (depth, EXIF, ICC)."""
+
+    path: Path
+    format: str  # "JPEG", "PNG", "TIFF" or "MAT"
+    width: int
+    height: int
+    channels: int  # samples per pixel in the file (bands for multiband)
+    bit_depth: int  # bits per sample in the file
+    dtype: str  # numpy dtype name of the decoded samples
+    has_alpha: bool = False
+    orientation: int = 1  # EXIF orientation that was applied (1: none)
+    exif: bytes | None = None  # descriptive EXIF, APP1 layout; see metadata.clean_exif
+    icc: bytes | None = None
+    band_rule: str | None = None  # for multiband sources: how RGB and intensity were made
+
+
+@dataclass
+class SourceImage:
+    """Decoded pixels: grey (H, W) or RGB (H, W, 3), float32 in [0, 1], upright."""
+
+    pixels: np.ndarray
+    meta: ImageMeta
+    alpha: np.ndarray | None = None  # (H, W) float32, when the file had one
+    intensity: np.ndarray | None = None  # (H, W) float32 for multiband sources: mean of all bands
+
+    @property
+    def is_grey(self) -> bool:
+        return self.pixels.ndim == 2
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.pixels.shape[0]), int(self.pixels.shape[1])
+
+    def describe(self) -> str:
+        """One line for logs and the window: what was read and how it was interpreted."""
+        m = self.meta
+        if m.band_rule:
+            kind = f"{m.channels}-band"
+        else:
+            kind = ("grey" if self.is_grey else "RGB") + ("A" if m.has_alpha else "")
+        parts = [f"{m.path.name}: {m.format} {m.width}x{m.height} {kind} {m.bit_depth}-bit"]
+        if m.dtype.startswith("float"):
+            parts.append("float")
+        if m.orientation != 1:
+            parts.append(f"rotated (EXIF orientation {m.orientation})")
+        if m.exif:
+            parts.append("EXIF")
+        if m.icc:
+            parts.append("ICC")
+        if m.band_rule:
+            parts.append(m.band_rule)
+        return ", ".join(parts)
+
+
+def read_image(path: str | os.PathLike[str], config: ReadConfig | None = None) -> SourceImage:
+    """Read one source file; `file.mat:NAME` picks an array from a MATLAB file.
+
+    Raises InputError for a missing, unreadable, corrupt, unsupported or oversized file, or for float
+    samples that are not finite. Logs a warning for an all-black or all-white source.
+    """
+    cfg = config or ReadConfig()
+    file_path, mat_key = _split_mat_key(Path(path))
+    if not file_path.is_file():
+        raise InputError(f"{file_path}: no such file")
+    suffix = file_path.suffix.lower()
+    if suffix in JPEG_SUFFIXES + PNG_SUFFIXES:
+        source = _read_pillow_header_first(file_path, cfg)
+    elif suffix in TIFF_SUFFIXES:
+        source = _read_tiff(file_path, cfg)
+    elif suffix in MAT_SUFFIXES:
+        source = _read_mat(file_path, mat_key, cfg)
+    else:
+        raise InputError(
+            f"{file_path}: unsupported format '{suffix or 'no suffix'}' "
+            f"(supported: {', '.join(sorted(set(READ_SUFFIXES)))})"
+        )
+    _warn_if_flat(source, cfg)
+    log.info("read %s", source.describe())
+    return source
+
+
+def _split_mat_key(path: Path) -> tuple[Path, str | None]:
+    name = path.name
+    lowered = name.lower()
+    if ".mat:" in lowered:
+        cut = lowered.index(".mat:") + len(".mat")
+        return path.with_name(name[:cut]), name[cut + 1 :] or None
+    return path, None
+
+
+def _check_size(path: Path, width: int, height: int, cfg: ReadConfig) -> None:
+    if width <= 0 or height <= 0:
+        raise InputError(f"{path}: the header gives an empty image ({width}x{height})")
+    if width * height > cfg.max_pixels:
+        raise InputError(
+            f"{path}: the header claims {width}x{height} = {width * height / 1e6:.0f} megapixels, more than "
+            f"the limit of {cfg.max_pixels / 1e6:.0f}; refusing to decode (possible decompression bomb)"
+        )
+
+
+def _read_pillow_header_first(path: Path, cfg: ReadConfig) -> SourceImage:
+    """JPEG and PNG: Pillow reads the header (size, EXIF, ICC) lazily, then the pixels are decoded."""
+    data = path.read_bytes()
+    try:
+        im = _open_pillow(data, cfg.max_pixels)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable image ({exc})") from exc
+    if im is None:
+        raise InputError(f"{path}: the header claims more than {cfg.max_pixels / 1e6:.0f} megapixels; "
+                         "refusing to decode (possible decompression bomb)")
+    _check_size(path, im.width, im.height, cfg)
+    if im.format not in ("JPEG", "PNG"):
+        raise InputError(f"{path}: the suffix says JPEG/PNG but the content is {im.format}")
+    exif = im.getexif()
+    orientation = int(exif.get(md.ORIENTATION_TAG, 1) or 1)
+    icc = im.info.get("icc_profile") or None
+    meta = ImageMeta(path=path, format=im.format, width=im.width, height=im.height, channels=0, bit_depth=8,
+                     dtype="uint8", orientation=orientation, exif=md.clean_exif(exif), icc=icc)
+    array = _decode_jpeg(path, im) if im.format == "JPEG" else _decode_png(path, data, cfg.max_pixels)
+    return _to_source(array, meta, alpha_last=array.ndim == 3 and array.shape[2] in (2, 4))
+
+
+def _open_pillow(data: bytes, max_pixels: int) -> Image.Image | None:
+    """Pillow's lazy open with our pixel limit (None when the header is over it)."""
+    with _PIL_LIMIT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            return Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+            return None
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+
+
+def _decode_jpeg(path: Path, im: Image.Image) -> np.ndarray:
+    try:
+        im.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: corrupt or truncated JPEG ({exc})") from exc
+    if im.mode == "CMYK":
+        im = im.convert("RGB")
+    if im.mode not in ("L", "RGB"):
+        raise InputError(f"{path}: unsupported JPEG colour mode {im.mode}")
+    return np.asarray(im)
+
+
+def _decode_png(path: Path, data: bytes, max_pixels: int) -> np.ndarray:
+    try:
+        fresh = _open_pillow(data, max_pixels)
+        if fresh is not None:
+            fresh.verify()  # walks every chunk and checks its CRC: catches truncation OpenCV would skip past
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: corrupt or truncated PNG ({exc})") from exc
+    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise InputError(f"{path}: corrupt PNG (the decoder gave no pixels)")
+    if array.ndim == 3:
+        code = cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
+        array = cv2.cvtColor(array, code)
+    return array
+
+
+def _read_tiff(path: Path, cfg: ReadConfig) -> SourceImage:
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            _check_size(path, int(page.imagewidth), int(page.imagelength), cfg)
+            if page.photometric == tifffile.PHOTOMETRIC.PALETTE:
+                raise InputError(f"{path}: palette TIFF is not supported; save it as RGB")
+            if page.photometric == tifffile.PHOTOMETRIC.SEPARATED:
+                raise InputError(f"{path}: CMYK TIFF is not supported; save it as RGB")
+            array = page.asarray()
+            axes = page.axes
+            icc_tag = page.tags.get(md.ICC_TIFF_TAG)
+            icc = bytes(icc_tag.value) if icc_tag is not None else None
+            extrasamples = tuple(page.extrasamples or ())
+            photometric = page.photometric
+    except InputError:
+        raise
+    except (tifffile.TiffFileError, ValueError, OSError, KeyError, IndexError, struct.error) as exc:
+        # tifffile lets struct.error and IndexError escape on some malformed headers
+        raise InputError(f"{path}: corrupt or truncated TIFF ({exc})") from exc
+    if "S" in axes and axes.index("S") < axes.index("Y"):
+        array = np.moveaxis(array, axes.index("S"), -1)
+    array = np.squeeze(array) if array.ndim > 3 else array
+    if array.ndim not in (2, 3):
+        raise InputError(f"{path}: TIFF with axes {axes} is not a single image")
+    exif_bytes, orientation = _tiff_exif(path)
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    meta = ImageMeta(path=path, format="TIFF", width=array.shape[1], height=array.shape[0], channels=channels,
+                     bit_depth=array.dtype.itemsize * 8 if array.dtype != bool else 1, dtype=array.dtype.name,
+                     orientation=orientation, exif=exif_bytes, icc=icc)
+    if photometric == tifffile.PHOTOMETRIC.MINISWHITE and channels == 1:
+        array = _invert(array)
+    alpha_last = channels in (2, 4) and bool(extrasamples) and extrasamples[-1] in (1, 2)
+    if channels > 3 and not (channels == 4 and alpha_last):
+        return _multiband_source(path, array, meta, cfg)
+    return _to_source(array, meta, alpha_last=alpha_last)
+
+
+def _invert(array: np.ndarray) -> np.ndarray:
+    if np.issubdtype(array.dtype, np.integer):
+        return np.iinfo(array.dtype).max - array
+    return 1.0 - array
+
+
+def _tiff_exif(path: Path) -> tuple[bytes | None, int]:
+    """EXIF of a TIFF through Pillow; a TIFF Pillow cannot open (multiband, float) just has none."""
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            return md.clean_exif(exif), int(exif.get(md.ORIENTATION_TAG, 1) or 1)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        log.debug("%s: no EXIF read (%s)", path, exc)
+        return None, 1
+
+
+def _read_mat(path: Path, key: str | None, cfg: ReadConfig) -> SourceImage:
+    """A 2-D or 3-D numeric array from a MATLAB file, scaled with the multiband rule (no fixed range)."""
+    import scipy.io
+
+    try:
+        content = scipy.io.loadmat(path)
+    except (ValueError, OSError, NotImplementedError, TypeError) as exc:
+        raise InputError(f"{path}: not a readable MATLAB file ({exc})") from exc
+    arrays = {k: v for k, v in content.items() if not k.startswith("__") and isinstance(v, np.ndarray)
+              and v.ndim in (2, 3) and min(v.shape[:2]) > 1 and np.issubdtype(v.dtype, np.number)}
+    if key is None:
+        if len(arrays) != 1:
+            raise InputError(f"{path}: holds several images ({', '.join(sorted(arrays))}); "
+                             f"name one as {path.name}:NAME")
+        key = next(iter(arrays))
+    if key not in arrays:
+        raise InputError(f"{path}: no image array named '{key}' (found: {', '.join(sorted(arrays)) or 'none'})")
+    array = arrays[key]
+    _check_size(path, array.shape[1], array.shape[0], cfg)
+    rgb_hint = content.get("RGB_indexes")
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    meta = ImageMeta(path=path.with_name(f"{path.name}:{key}"), format="MAT", width=array.shape[1],
+                     height=array.shape[0], channels=channels, bit_depth=array.dtype.itemsize * 8,
+                     dtype=array.dtype.name)
+    _check_finite(path, array)
+    hint = tuple(int(i) for i in np.ravel(rgb_hint)) if rgb_hint is not None else None
+    return _multiband_source(path, array, meta, cfg, rgb_bands=hint)
+
+
+def _multiband_source(path: Path, array: np.ndarray, meta: ImageMeta, cfg: ReadConfig,
+                      rgb_bands: tuple[int, ...] | None = None) -> SourceImage:
+    _check_finite(path, array)
+    bands = array[..., None] if array.ndim == 2 else array
+    try:
+        reduced = reduce_multiband(bands, cfg.multiband, rgb_bands=rgb_bands)
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    meta.band_rule = reduced.rule
+    pixels = reduced.rgb if reduced.rgb is not None else reduced.intensity
+    pixels = _apply_orientation(pixels, meta.orientation)
+    intensity = _apply_orientation(reduced.intensity, meta.orientation)
+    meta.height, meta.width = pixels.shape[:2]
+    return SourceImage(pixels=np.ascontiguousarray(pixels), meta=meta,
+                       intensity=np.ascontiguousarray(intensity) if reduced.rgb is not None else None)
+
+
+def _check_finite(path: Path, array: np.ndarray) -> None:
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        raise InputError(f"{path}: {bad} sample(s) are NaN or infinite")
+
+
+def to_float(path: Path, array: np.ndarray) -> np.ndarray:
+    """Samples as float32 in [0, 1]: integers over their type's full range, floats as they are."""
+    if array.dtype == bool:
+        return array.astype(np.float32)
+    if np.issubdtype(array.dtype, np.unsignedinteger):
+        return array.astype(np.float32) / np.float32(np.iinfo(array.dtype).max)
+    if np.issubdtype(array.dtype, np.floating):
+        _check_finite(path, array)
+        out = array.astype(np.float32)
+        low, high = float(out.min()), float(out.max())
+        if low < 0.0 or high > 1.0:
+            log.warning("%s: float samples span [%.3g, %.3g]; clipped to [0, 1]", path, low, high)
+            out = np.clip(out, 0.0, 1.0)
+        return out
+    raise InputError(f"{path}: unsupported sample type {array.dtype} (use unsigned integers or floats)")
+
+
+def _to_source(array: np.ndarray, meta: ImageMeta, *, alpha_last: bool) -> SourceImage:
+    values = to_float(meta.path, array)
+    meta.dtype = array.dtype.name
+    meta.bit_depth = 1 if array.dtype == bool else array.dtype.itemsize * 8
+    meta.channels = 1 if array.ndim == 2 else array.shape[2]
+    meta.has_alpha = alpha_last
+    alpha = None
+    if alpha_last:
+        alpha = values[..., -1]
+        values = values[..., :-1]
+    if values.ndim == 3 and values.shape[2] == 1:
+        values = values[..., 0]
+    if values.ndim == 3 and values.shape[2] != 3:
+        raise InputError(f"{meta.path}: unsupported channel layout ({array.shape[2]} channels)")
+    values = _apply_orientation(values, meta.orientation)
+    if alpha is not None:
+        alpha = np.ascontiguousarray(_apply_orientation(alpha, meta.orientation))
+    meta.height, meta.width = values.shape[:2]
+    return SourceImage(pixels=np.ascontiguousarray(values), meta=meta, alpha=alpha)
+
+
+def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Rotate/flip stored pixels upright according to EXIF orientation 1..8."""
+    transposed = np.swapaxes(array, 0, 1)
+    return {
+        2: lambda: array[:, ::-1],
+        3: lambda: array[::-1, ::-1],
+        4: lambda: array[::-1],
+        5: lambda: transposed,
+        6: lambda: transposed[:, ::-1],
+        7: lambda: transposed[::-1, ::-1],
+        8: lambda: transposed[::-1],
+    }.get(orientation, lambda: array)()
+
+
+def _warn_if_flat(source: SourceImage, cfg: ReadConfig) -> None:
+    values = source.intensity if source.intensity is not None else source.pixels
+    if float(values.max()) <= cfg.dark_level:
+        log.warning("%s: the image is all black; the fusion will get nothing from it", source.meta.path)
+    elif float(values.min()) >= cfg.bright_level:
+        log.warning("%s: the image is all white; the fusion will get nothing from it", source.meta.path)
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How the fused file is written. bit_depth None: as the metadata source (16 if it was), else 8."""
+
+    bit_depth: int | None = None  # 8 or 16 (PNG, TIFF); JPEG is always 8
+    jpeg_quality: int = 95
+    force: bool = False  # overwrite an existing output (never a source)
+    keep_metadata: bool = True  # copy EXIF/ICC of the metadata source
+
+
+def write_image(
+    path: str | os.PathLike[str],
+    pixels: np.ndarray,
+    options: WriteOptions | None = None,
+    *,
+    meta: ImageMeta | None = None,
+    sources: Sequence[str | os.PathLike[str]] = (),
+) -> Path:
+    """Write float pixels in [0, 1] (grey, RGB or RGBA) atomically; return the path written.
+
+    `meta` is the source whose EXIF/ICC (and, by default, bit depth) the output keeps; `sources` are
+    all input files: writing onto one of them is refused whatever `force` says.
+    """
+    opts = options or WriteOptions()
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in WRITE_SUFFIXES:
+        raise InputError(f"{out}: cannot write '{suffix or 'no suffix'}' (use .png, .tif, .tiff or .jpg)")
+    _refuse_sources(out, [*sources, *([meta.path] if meta is not None else [])])
+    if out.exists() and not opts.force:
+        raise InputError(f"{out}: already exists; pass force to overwrite it")
+    if not out.parent.is_dir():
+        raise InputError(f"{out}: the folder {out.parent} does not exist")
+    data = encode_image(suffix, pixels, opts, meta)
+    _atomic_write(out, data)
+    log.info("wrote %s", out)
+    return out
+
+
+def _refuse_sources(out: Path, sources: Sequence[str | os.PathLike[str]]) -> None:
+    target = out.resolve()
+    for src in sources:
+        src_path, _ = _split_mat_key(Path(src))
+        if src_path.resolve() == target or (out.exists() and src_path.exists() and os.path.samefile(out, src_path)):
+            raise InputError(f"{out}: is one of the source files; refusing to overwrite it")
+
+
+def encode_image(suffix: str, pixels: np.ndarray, options: WriteOptions, meta: ImageMeta | None) -> bytes:
+    """The bytes of an image file of type `suffix`, with metadata from `meta` when asked."""
+    array = np.asarray(pixels, dtype=np.float32)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise InputError(f"cannot write pixels of shape {array.shape}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    keep = options.keep_metadata and meta is not None
+    exif = md.output_exif(meta.exif if keep and meta else None)
+    icc = meta.icc if keep and meta else None
+    if suffix in JPEG_SUFFIXES:
+        if options.bit_depth not in (None, 8):
+            raise InputError("JPEG holds 8 bits per sample; write PNG or TIFF for 16 bits")
+        if array.ndim == 3 and array.shape[2] == 4:
+            raise InputError("JPEG has no alpha channel; write PNG or TIFF")
+        return _encode_jpeg(_quantise(array, 8), exif, icc, options.jpeg_quality)
+    depth = options.bit_depth or (16 if meta is not None and meta.bit_depth >= 16 else 8)
+    if depth not in (8, 16):
+        raise InputError(f"cannot write {depth}-bit samples (use 8 or 16)")
+    samples = _quantise(array, depth)
+    if suffix in PNG_SUFFIXES:
+        return _encode_png(samples, exif, icc)
+    return _encode_tiff(samples, exif, icc)
+
+
+def _quantise(array: np.ndarray, depth: int) -> np.ndarray:
+    top = 255.0 if depth == 8 else 65535.0
+    scaled = np.rint(np.clip(np.nan_to_num(array, nan=0.0), 0.0, 1.0) * np.float32(top))
+    return scaled.astype(np.uint8 if depth == 8 else np.uint16)
+
+
+def _encode_jpeg(samples: np.ndarray, exif: Image.Exif, icc: bytes | None, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    extra = {"icc_profile": icc} if icc else {}
+    Image.fromarray(samples).save(buffer, format="JPEG", quality=int(quality), exif=exif.tobytes(), **extra)
+    return buffer.getvalue()
+
+
+def _encode_png(samples: np.ndarray, exif: Image.Exif, icc: bytes | None) -> bytes:
+    if samples.ndim == 3:
+        samples = cv2.cvtColor(samples, cv2.COLOR_RGBA2BGRA if samples.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", samples)
+    if not ok:
+        raise InputError("the PNG encoder failed")
+    return md.add_png_metadata(encoded.tobytes(), exif, icc)
+
+
+def _encode_tiff(samples: np.ndarray, exif: Image.Exif, icc: bytes | None) -> bytes:
+    buffer = io.BytesIO()
+    rgb = samples.ndim == 3
+    datetime = exif.get(0x0132)
+    tifffile.imwrite(
+        buffer,
+        samples,
+        photometric="rgb" if rgb else "minisblack",
+        extrasamples=("unassalpha",) if rgb and samples.shape[2] == 4 else None,
+        compression="zlib",
+        byteorder="<",
+        bigtiff=False,
+        metadata=None,
+        software=md.SOFTWARE,
+        description=exif.get(0x010E) or None,
+        datetime=datetime if isinstance(datetime, str) and datetime else None,
+        extratags=md.tiff_extratags(exif, icc),
+    )
+    return md.patch_tiff_sub_ifds(buffer.getvalue(), exif)
+
+
+def _atomic_write(out: Path, data: bytes) -> None:
+    """Temp file in the output's folder, fsync, rename: a reader never sees half a file."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, out)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
