@@ -166,7 +166,10 @@ def _read_pillow_header_first(path: Path, cfg: ReadConfig) -> SourceImage:
     _check_size(path, im.width, im.height, cfg)
     if im.format not in ("JPEG", "PNG"):
         raise InputError(f"{path}: the suffix says JPEG/PNG but the content is {im.format}")
-    exif = im.getexif()
+    try:
+        exif = im.getexif()  # for a PNG this reads up to the eXIf chunk, which may follow the pixels
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{path}: corrupt or truncated {im.format} ({exc})") from exc
     orientation = int(exif.get(md.ORIENTATION_TAG, 1) or 1)
     icc = im.info.get("icc_profile") or None
     meta = ImageMeta(path=path, format=im.format, width=im.width, height=im.height, channels=0, bit_depth=8,
