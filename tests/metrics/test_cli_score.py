@@ -72,3 +72,14 @@ def test_unknown_metric_exits_2(tmp_path, capsys) -> None:
     cv2.imwrite(str(good), np.zeros((64, 64), np.uint8))
     assert main(["score", str(good), str(good), "--fused", str(good), "--metrics", "EN,bogus"]) == 2
     assert "unknown metric 'bogus'" in capsys.readouterr().err
+
+
+def test_size_mismatch_and_bad_float_name_the_file(tmp_path, capsys) -> None:
+    small, big, hdr = tmp_path / "small.png", tmp_path / "big.png", tmp_path / "hdr.tiff"
+    cv2.imwrite(str(small), np.zeros((64, 64), np.uint8))
+    cv2.imwrite(str(big), np.zeros((64, 80), np.uint8))
+    cv2.imwrite(str(hdr), np.full((64, 64), 3.5, np.float32))
+    assert main(["score", str(small), str(big), "--fused", str(small)]) == 2
+    assert "big.png is 80x64" in capsys.readouterr().err
+    assert main(["score", str(small), str(small), "--fused", str(hdr)]) == 2
+    assert "hdr.tiff: float images must lie in [0, 1]" in capsys.readouterr().err

@@ -15,7 +15,7 @@ import numpy as np
 
 from tita_studio.errors import InputError
 from tita_studio.metrics import score
-from tita_studio.metrics.conventions import CONVENTIONS
+from tita_studio.metrics.conventions import CONVENTIONS, to_unit255
 from tita_studio.metrics.registry import METRICS, default_metrics, resolve
 
 
@@ -33,10 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def read_image(path: str) -> np.ndarray:
-    """Read an image as OpenCV decodes it (bit depth kept), RGB order; InputError naming the file."""
+    """Read an image as OpenCV decodes it (bit depth kept, alpha dropped), RGB order.
+
+    Raises InputError naming the file when it is missing, undecodable or of an unusable type.
+    """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise InputError(f"{path}: no such file")
+    if not p.is_file():
+        raise InputError(f"{path}: not a file")
     image = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise InputError(f"{path}: not an image OpenCV can decode (unknown format or corrupt file)")
@@ -44,6 +49,7 @@ def read_image(path: str) -> np.ndarray:
         image = image[:, :, :3]
     if image.ndim == 3 and image.shape[2] == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    to_unit255(image, path)
     return image
 
 
@@ -52,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("score needs at least two source images")
     sources = [read_image(p) for p in args.sources]
     fused = read_image(args.fused)
+    for path, image in zip(args.sources, sources, strict=True):
+        if image.shape[:2] != fused.shape[:2]:
+            raise InputError(f"{path} is {image.shape[1]}x{image.shape[0]} but {args.fused} is "
+                             f"{fused.shape[1]}x{fused.shape[0]}; sources and fused image must have the same size")
     names = (resolve([m for m in args.metrics.split(",") if m.strip()]) if args.metrics
              else default_metrics(len(sources), args.convention))
     values = score(sources, fused, names, convention=args.convention)
