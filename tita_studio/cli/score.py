@@ -16,7 +16,7 @@ import numpy as np
 from tita_studio.errors import InputError
 from tita_studio.metrics import score
 from tita_studio.metrics.conventions import CONVENTIONS, to_unit255
-from tita_studio.metrics.registry import METRICS, default_metrics, resolve
+from tita_studio.metrics.registry import METRICS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,13 +62,11 @@ def run(args: argparse.Namespace) -> int:
         if image.shape[:2] != fused.shape[:2]:
             raise InputError(f"{path} is {image.shape[1]}x{image.shape[0]} but {args.fused} is "
                              f"{fused.shape[1]}x{fused.shape[0]}; sources and fused image must have the same size")
-    names = (resolve([m for m in args.metrics.split(",") if m.strip()]) if args.metrics
-             else default_metrics(len(sources), args.convention))
-    values = score(sources, fused, names, convention=args.convention)
+    values = score(sources, fused, args.metrics, convention=args.convention)
     if args.json:
         print(json.dumps({k: (v if math.isfinite(v) else None) for k, v in values.items()}))
         return 0
-    width = max(len(k) for k in values)
+    width = max(len(k) for k in [*values, "metric"])
     print(f"{'metric':<{width}}  {'value':>12}  ({args.convention} convention)")
     for name, value in values.items():
         arrow = "higher is better" if METRICS[name].higher_is_better else "lower is better"
