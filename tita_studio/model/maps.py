@@ -41,6 +41,9 @@ class FusionMaps:
     def crop(self, top: int, left: int, height: int, width: int) -> FusionMaps:
         return self.map(lambda t: t[..., top : top + height, left : left + width])
 
+    def to_tensors(self) -> dict[str, Tensor]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
     def to_numpy(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name).detach().cpu().numpy() for f in fields(self)}
 

@@ -1,0 +1,135 @@
+"""FusionEngine: a network kept on its device, fusing luma pairs of any size with progress and cancel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from tita_studio.engine.device import autocast, check_precision, resolve_device
+from tita_studio.engine.tiling import CancelFn, ProgressFn, TileConfig, fuse_tiles, global_pooled, maps_scale
+from tita_studio.model.maps import FusionMaps
+from tita_studio.model.tita import TITA, AttentionProbe
+
+log = logging.getLogger(__name__)
+
+MIN_TILE = 128
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Where and how the network runs."""
+
+    device: str = "auto"
+    precision: str = "float32"
+    tiles: TileConfig = field(default_factory=TileConfig)
+    threads: int | None = None  # CPU threads for torch; None keeps torch's default (one per core)
+
+
+@dataclass
+class LumaFusion:
+    """The fused luma (H, W) float32, unclamped, and the maps at 1/maps_scale resolution."""
+
+    fused: np.ndarray
+    maps: FusionMaps | None
+    maps_scale: int
+
+
+def _to_cpu(obj: Any) -> Any:
+    if isinstance(obj, Tensor):
+        return obj.detach().float().cpu()
+    if isinstance(obj, FusionMaps):
+        return obj.map(_to_cpu)
+    if isinstance(obj, tuple):
+        return tuple(_to_cpu(o) for o in obj)
+    return obj
+
+
+def _as_tensor(x: np.ndarray, name: str) -> Tensor:
+    arr = np.asarray(x, dtype=np.float32)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D luma array; got shape {arr.shape}")
+    return torch.from_numpy(np.ascontiguousarray(arr))[None, None]
+
+
+class FusionEngine:
+    """Owns the network on its device; `fuse(a, b)` works on numpy luma arrays of any size."""
+
+    def __init__(self, net: TITA, config: EngineConfig | None = None, description: str = "",
+                 trained: bool = True) -> None:
+        self.config = config or EngineConfig()
+        self.description = description or f"TITA ({net.config.variant} variant)"
+        self.trained = trained
+        self.device = resolve_device(self.config.device)
+        check_precision(self.config.precision, self.device)
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        self.net = net.to(self.device).eval()
+
+    @property
+    def variant(self) -> str:
+        return self.net.config.variant
+
+    def _run(self, fn: Callable, a: Tensor, b: Tensor) -> Any:
+        with torch.inference_mode(), autocast(self.device, self.config.precision):
+            return _to_cpu(fn(a.to(self.device), b.to(self.device)))
+
+    def fuse(self, a: np.ndarray, b: np.ndarray, want_maps: bool = False,
+             progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> LumaFusion:
+        """Fuse two registered luma images in [0, 1]; retries with smaller tiles on GPU out-of-memory."""
+        ta, tb = _as_tensor(a, "a"), _as_tensor(b, "b")
+        if ta.shape != tb.shape:
+            raise ValueError(f"sources differ in size: {tuple(ta.shape[-2:])} vs {tuple(tb.shape[-2:])}")
+        tiles = self.config.tiles
+        while True:
+            try:
+                return self._fuse(ta, tb, tiles, want_maps, progress, cancel)
+            except torch.OutOfMemoryError:
+                if tiles.tile // 2 < MIN_TILE:
+                    raise
+                torch.cuda.empty_cache()
+                tiles = TileConfig(tiles.tile // 2, tiles.overlap, tiles.maps_max_pixels)
+                log.warning("out of device memory; retrying with %d px tiles", tiles.tile)
+
+    def _fuse(self, ta: Tensor, tb: Tensor, tiles: TileConfig, want_maps: bool,
+              progress: ProgressFn | None, cancel: CancelFn | None) -> LumaFusion:
+        h, w = ta.shape[-2:]
+        pooled = None
+        main_progress = progress
+        several_tiles = h > tiles.tile or w > tiles.tile
+        if self.variant == "official" and several_tiles:
+            # Global OAF weights need the whole image's pooled features: one extra pass (~3/4 of a fusion).
+            def first(f: float) -> None:
+                if progress:
+                    progress(0.4 * f)
+
+            def second(f: float) -> None:
+                if progress:
+                    progress(0.4 + 0.6 * f)
+
+            pooled = global_pooled(self.net, ta, tb, tiles, self._run, first, cancel).to(self.device)
+            main_progress = second
+        fused, maps = fuse_tiles(self.net, ta, tb, tiles, self._run, want_maps, pooled, main_progress, cancel)
+        return LumaFusion(fused[0, 0].numpy(), maps, maps_scale(h, w, tiles))
+
+    def attention_at(self, a: np.ndarray, b: np.ndarray, block: int, row: int, col: int,
+                     stream: str = "A", context: int = 128) -> AttentionProbe:
+        """Window cross-attention of one pixel, computed on a window-aligned crop with `context` px around it."""
+        ta, tb = _as_tensor(a, "a"), _as_tensor(b, "b")
+        h, w = ta.shape[-2:]
+        if not (0 <= row < h and 0 <= col < w):
+            raise ValueError(f"pixel ({row}, {col}) is outside the {h} x {w} image")
+        ws = self.net.config.window_size
+        y0, x0 = max(0, row - context) // ws * ws, max(0, col - context) // ws * ws
+        y1, x1 = min(h, max(row + context, y0 + ws)), min(w, max(col + context, x0 + ws))
+        probe = self._run(lambda pa, pb: self.net.attention_at(pa, pb, block, row - y0, col - x0, stream),
+                          ta[..., y0:y1, x0:x1], tb[..., y0:y1, x0:x1])
+        probe.weights = probe.weights.float().cpu()
+        probe.rows = probe.rows + y0
+        probe.cols = probe.cols + x0
+        return probe

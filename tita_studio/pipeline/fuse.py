@@ -1,0 +1,210 @@
+"""One fusion, files or arrays in, result out: the function both the command line and the window call.
+
+Flow: sizes matched -> roles and order -> alignment -> luma / chroma split -> luma fused (TITA or a
+classical method) -> chroma fused by the spec rule -> recombined.
+
+More than two sources (TITA fuses pairs): the sources are put in a canonical order (exposure order for
+a bracket, file-name order otherwise), and fused as a balanced binary tree of neighbouring pairs, each
+pair with the brighter frame as A (the MEF convention TITA was trained with). A canonical order makes
+the result independent of the order the files were given in; the tree gives every frame the same
+depth, where a left fold would let the last frame decide half of the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tita_studio.engine.runner import EngineConfig, FusionEngine
+from tita_studio.engine.tiling import CancelFn, ProgressFn
+from tita_studio.errors import Cancelled, InputError
+from tita_studio.model.loader import load_model
+from tita_studio.model.maps import FusionMaps
+from tita_studio.pipeline.align import AlignConfig, AlignmentResult, align_sources
+from tita_studio.pipeline.colour import fuse_chroma, recombine, split
+from tita_studio.pipeline.io import SourceImage, WriteOptions, read_image, write_image
+from tita_studio.pipeline.sources import exposure_order, is_bracket, match_sizes, name_order, reference_index
+
+log = logging.getLogger(__name__)
+
+STRATEGIES = ("tree", "fold")
+
+
+@dataclass(frozen=True)
+class FuseOptions:
+    """What to fuse and how. method: "tita" or a classical baseline name."""
+
+    method: str = "tita"
+    align: str = "auto"  # auto | none | translation | homography (IR/visible pairs: none under auto)
+    resize: bool = False
+    want_maps: bool = False
+    strategy: str = "tree"  # how N > 2 sources are reduced to pairs: tree | fold
+    preview_max_side: int | None = None  # fuse a downscaled copy (fast preview)
+    align_config: AlignConfig = field(default_factory=AlignConfig)
+
+
+@dataclass
+class FusionResult:
+    """The fused image and everything the window and the reports show about it."""
+
+    image: np.ndarray  # float32 in [0, 1], (H, W) grey or (H, W, 3) RGB
+    luma: np.ndarray  # float32 (H, W), the fused luma in [0, 1]
+    sources: list[SourceImage]  # as fused: resized, aligned and cropped, in fusion order
+    reference: int  # index into `sources` of the frame whose metadata the output keeps
+    method: str
+    maps: FusionMaps | None = None  # maps of the last (root) TITA pair, at 1 / maps_scale resolution
+    maps_scale: int = 1
+    alignment: AlignmentResult | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def load_engine(model: Path | None = None, config: EngineConfig | None = None) -> FusionEngine:
+    """The network from a model file (default: the shipped weights) on its device."""
+    loaded = load_model(model)
+    return FusionEngine(loaded.net, config, description=loaded.description, trained=loaded.trained)
+
+
+def _is_ir_visible(sources: Sequence[SourceImage]) -> bool:
+    greys = [s.is_grey for s in sources]
+    return len(sources) == 2 and any(greys) and not all(greys)
+
+
+def canonical_order(sources: Sequence[SourceImage]) -> list[int]:
+    """An order that depends on the sources only: visible before infrared, brightest first in a
+    bracket, file names otherwise."""
+    if _is_ir_visible(sources):
+        return sorted(range(2), key=lambda i: sources[i].is_grey)
+    if is_bracket(sources):
+        return exposure_order(sources)[::-1]
+    return name_order(sources)
+
+
+def _downscaled(source: SourceImage, max_side: int) -> SourceImage:
+    h, w = source.shape
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return source
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+
+    def resample(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+
+    return SourceImage(resample(source.pixels), source.meta, resample(source.alpha), resample(source.intensity))
+
+
+class _Steps:
+    """Splits one progress bar over several sub-tasks of known relative cost."""
+
+    def __init__(self, progress: ProgressFn | None, weights: Sequence[float]) -> None:
+        self.progress, self.weights, self.done = progress, list(weights), 0.0
+        self.total = sum(self.weights) or 1.0
+
+    def sub(self, i: int) -> ProgressFn:
+        start = sum(self.weights[:i]) / self.total
+        span = self.weights[i] / self.total
+
+        def report(f: float) -> None:
+            if self.progress:
+                self.progress(min(1.0, start + span * f))
+
+        return report
+
+
+def _fuse_lumas_tita(lumas: list[np.ndarray], engine: FusionEngine, options: FuseOptions,
+                     progress: ProgressFn | None, cancel: CancelFn | None
+                     ) -> tuple[np.ndarray, FusionMaps | None, int]:
+    """Pairwise reduction in the given (canonical) order; maps from the last pair."""
+    pairs = len(lumas) - 1
+    steps = _Steps(progress, [1.0] * pairs)
+    done = 0
+    level = list(lumas)
+    maps, scale = None, 1
+    while len(level) > 1:
+        if options.strategy == "fold":
+            groups = [(level[0], level[1])]
+            rest = level[2:]
+        else:
+            groups = [(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+            rest = [level[-1]] if len(level) % 2 else []
+        fused = []
+        for a, b in groups:
+            last = done == pairs - 1
+            out = engine.fuse(a, b, want_maps=options.want_maps and last, progress=steps.sub(done), cancel=cancel)
+            fused.append(np.clip(out.fused, 0.0, 1.0))
+            if last:
+                maps, scale = out.maps, out.maps_scale
+            done += 1
+        level = fused + rest
+    return level[0], maps, scale
+
+
+def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = None,
+                 engine: FusionEngine | None = None, progress: ProgressFn | None = None,
+                 cancel: CancelFn | None = None) -> FusionResult:
+    """Fuse N >= 2 decoded sources. `engine` is needed for method "tita" (see `load_engine`)."""
+    opts = options or FuseOptions()
+    if len(sources) < 2:
+        raise InputError("fusion needs at least two sources; got " + str(len(sources)))
+    if opts.strategy not in STRATEGIES:
+        raise InputError(f"unknown strategy {opts.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    start = time.perf_counter()
+    srcs = match_sizes(sources, resize=opts.resize)
+    if opts.preview_max_side:
+        srcs = [_downscaled(s, opts.preview_max_side) for s in srcs]
+    order = canonical_order(srcs)
+    srcs = [srcs[i] for i in order]
+    reference = reference_index(srcs)
+    alignment = None
+    # IR/visible pairs are taken as registered unless an alignment is asked for explicitly.
+    method = "none" if opts.align == "auto" and _is_ir_visible(srcs) else opts.align
+    align_cfg = replace(opts.align_config, method=method)
+    if align_cfg.method != "none":
+        srcs, alignment = align_sources(srcs, reference, align_cfg)
+        log.info(alignment.report())
+    if cancel is not None and cancel():
+        raise Cancelled("fusion cancelled")
+    parts = [split(s) for s in srcs]
+    lumas = [p.luma for p in parts]
+    notes: list[str] = []
+    maps, scale = None, 1
+    if opts.method == "tita":
+        if engine is None:
+            raise InputError("the tita method needs a loaded model (see load_engine)")
+        if not engine.trained:
+            notes.append("the TITA weights in use are UNTRAINED: the result is not a real fusion")
+        luma, maps, scale = _fuse_lumas_tita(lumas, engine, opts, progress, cancel)
+    else:
+        luma = np.clip(_baseline(opts.method)(lumas), 0.0, 1.0).astype(np.float32)
+        if progress:
+            progress(1.0)
+    image = np.clip(recombine(luma, fuse_chroma([p.chroma for p in parts])), 0.0, 1.0).astype(np.float32)
+    return FusionResult(image, luma, list(srcs), reference, opts.method, maps, scale, alignment,
+                        time.perf_counter() - start, notes)
+
+
+def _baseline(name: str) -> Callable[[Sequence[np.ndarray]], np.ndarray]:
+    from tita_studio.baselines import BASELINES
+
+    if name not in BASELINES:
+        raise InputError(f"unknown method {name!r}; choose tita or one of {', '.join(BASELINES)}")
+    return BASELINES[name]
+
+
+def fuse_files(paths: Sequence[str | Path], output: str | Path, options: FuseOptions | None = None,
+               write: WriteOptions | None = None, engine: FusionEngine | None = None,
+               progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> tuple[FusionResult, Path]:
+    """Read, fuse and write atomically; the output keeps the reference source's EXIF/ICC."""
+    sources = [read_image(p) for p in paths]
+    result = fuse_sources(sources, options, engine, progress, cancel)
+    if cancel is not None and cancel():
+        raise Cancelled("fusion cancelled; nothing was written")
+    meta = result.sources[result.reference].meta
+    written = write_image(output, result.image, write, meta=meta, sources=list(paths))
+    return result, written
