@@ -1,0 +1,215 @@
+"""Evaluation: every method on every item of every dataset, fused by the pipeline and scored.
+
+Qt-free so the window can run it too; the command line only parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tita_studio.baselines import BASELINES, PARAMETERS
+from tita_studio.errors import Cancelled, InputError, TitaError
+from tita_studio.evaluation.cache import Entry, ResultCache, entry_key, file_digest, quantised
+from tita_studio.evaluation.datasets import Dataset, EvalItem, LayoutConfig, discover
+from tita_studio.metrics import score
+from tita_studio.metrics.conventions import check_convention
+from tita_studio.metrics.registry import METRICS, default_metrics, resolve
+from tita_studio.paths import DEFAULT_WEIGHTS
+from tita_studio.pipeline.fuse import FuseOptions, FusionResult, fuse_sources, load_engine
+from tita_studio.pipeline.io import read_image
+
+log = logging.getLogger(__name__)
+
+TITA = "tita"
+METHOD_CHOICES = (TITA, *BASELINES)
+ProgressFn = Callable[[int, int, str], None]  # (done, total, what is being done)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How items are fused for evaluation and what is scored by default."""
+
+    align_pairs: str = "none"  # dataset pairs are registered
+    align_sequences: str = "auto"  # brackets and focus stacks may be hand-held
+    resize_tasks: tuple[str, ...] = ("pan",)  # multispectral bands are brought to the panchromatic size
+    mef_metric: str = "MEF-SSIM"  # always scored for exposure fusion and for sequences
+    layout: LayoutConfig = field(default_factory=LayoutConfig)
+    cache_dir: str = "cache"  # under the output folder
+
+
+@dataclass
+class Row:
+    """One method on one item."""
+
+    dataset: str
+    task: str
+    item: str
+    sources: int
+    method: str
+    seconds: float
+    reused: bool
+    scores: dict[str, float | None]
+
+
+@dataclass
+class EvalReport:
+    """Everything the report files are made of."""
+
+    convention: str
+    datasets: list[Dataset]
+    methods: list[str]
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    computed: int = 0
+    reused: int = 0
+
+
+def parse_methods(methods: str | Sequence[str]) -> list[str]:
+    """Method names from a list or a comma-separated string; unknown names are an InputError."""
+    names = [m.strip().lower() for m in (methods.split(",") if isinstance(methods, str) else methods)]
+    names = list(dict.fromkeys(n for n in names if n))
+    unknown = [n for n in names if n not in METHOD_CHOICES]
+    if unknown or not names:
+        raise InputError(f"unknown method(s) {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(METHOD_CHOICES)}")
+    return names
+
+
+def metrics_for(n_sources: int, task: str, requested: Sequence[str] | None, convention: str,
+                config: EvalConfig) -> list[str]:
+    """The metrics scored for one item: those asked for that apply to its number of sources, or the
+    convention's default set, with MEF-SSIM added for exposure fusion and sequences."""
+    if requested is not None:
+        return [n for n in requested if METRICS[n].exact_sources in (None, n_sources)]
+    names = default_metrics(n_sources, convention)
+    if (task == "mef" or n_sources > 2) and config.mef_metric not in names:
+        names.append(config.mef_metric)
+    return names
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+class _Tita:
+    """The network for the `tita` method, loaded once, with its weights' digest for the cache."""
+
+    def __init__(self, model: Path | None, notes: list[str]) -> None:
+        self.engine = None
+        self.digest: str | None = None
+        path = model or DEFAULT_WEIGHTS
+        if model is not None and not model.is_file():
+            raise InputError(f"{model}: no such model file")
+        if not path.is_file():
+            notes.append(f"tita skipped: no TITA weights ({DEFAULT_WEIGHTS.name} is not in models/ and no "
+                         "--model was given)")
+            return
+        self.engine = load_engine(path)
+        self.digest = file_digest(path)
+        if not self.engine.trained:
+            notes.append(f"tita used UNTRAINED weights ({path.name}): its numbers say nothing about TITA")
+
+
+def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: str | Path,
+             metrics: str | Sequence[str] | None = None, convention: str = "standard", limit: int | None = None,
+             model: str | Path | None = None, config: EvalConfig | None = None,
+             progress: ProgressFn | None = None) -> EvalReport:
+    """Fuse and score every item of every dataset with every method, reusing cached results.
+
+    Results are cached under `out`/cache; an item a method cannot fuse (e.g. an alignment that is
+    refused) is left out with a note rather than stopping the evaluation.
+    """
+    cfg = config or EvalConfig()
+    check_convention(convention)
+    names = parse_methods(methods)
+    if isinstance(metrics, str):
+        metrics = [m for m in metrics.split(",") if m.strip()]
+    requested = resolve(metrics) if metrics is not None else None
+    if requested is not None and not requested:
+        raise InputError("no metrics requested")
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be at least 1, got {limit}")
+    found = [discover(d, limit, cfg.layout) for d in datasets]
+    report = EvalReport(convention, found, names)
+    tita = _Tita(Path(model) if model is not None else None, report.notes) if TITA in names else None
+    if tita is not None and tita.engine is None:
+        report.methods = [n for n in names if n != TITA]
+    cache = ResultCache(Path(out) / cfg.cache_dir)
+    total = sum(len(d.items) for d in found) * len(report.methods)
+    done = 0
+    for dataset in found:
+        for item in dataset.items:
+            for method in report.methods:
+                if progress:
+                    progress(done, total, f"{dataset.label} {item.name} {method}")
+                row = _evaluate_one(dataset, item, method, requested, convention, cfg, cache, tita, report)
+                if row is not None:
+                    report.rows.append(row)
+                done += 1
+    if progress:
+        progress(done, total, "done")
+    return report
+
+
+def _options(dataset: Dataset, item: EvalItem, method: str, cfg: EvalConfig) -> FuseOptions:
+    align = cfg.align_pairs if item.kind == "pair" else cfg.align_sequences
+    return FuseOptions(method=method, align=align, resize=dataset.task in cfg.resize_tasks)
+
+
+def _evaluate_one(dataset: Dataset, item: EvalItem, method: str, requested: list[str] | None, convention: str,
+                  cfg: EvalConfig, cache: ResultCache, tita: _Tita | None, report: EvalReport) -> Row | None:
+    options = _options(dataset, item, method, cfg)
+    parameters = {"method": PARAMETERS.get(method, {}), "fuse": asdict(options)}
+    key = entry_key(item.sources, method, parameters, tita.digest if method == TITA and tita else None)
+    wanted = metrics_for(len(item.sources), dataset.task, requested, convention, cfg)
+    cached = cache.load(key)
+    reused = cached is not None
+    try:
+        if cached is None:
+            result = _fuse(item, options, method, tita)
+            entry, image = Entry(seconds=result.seconds, notes=result.notes), quantised(result.image)
+            cache.store_image(key, image)
+            sources = [s.pixels for s in result.sources]
+        else:
+            entry, image = cached
+            sources = None
+        scores = entry.scores.setdefault(convention, {})
+        missing = [n for n in wanted if n not in scores]
+        if missing:
+            if sources is None:
+                sources = [s.pixels for s in _fuse(item, options, method, tita).sources]
+            scores.update({k: _finite(v) for k, v in score(sources, image, missing, convention).items()})
+            cache.store_entry(key, entry)
+    except Cancelled:
+        raise
+    except TitaError as exc:
+        report.notes.append(f"{dataset.label} {item.name} {method}: not evaluated ({exc})")
+        return None
+    if reused:
+        report.reused += 1
+    else:
+        report.computed += 1
+    for note in entry.notes:
+        if note not in report.notes:
+            report.notes.append(note)
+    return Row(dataset.label, dataset.task, item.name, len(item.sources), method, entry.seconds, reused,
+               {n: scores[n] for n in wanted})
+
+
+def _fuse(item: EvalItem, options: FuseOptions, method: str, tita: _Tita | None) -> FusionResult:
+    engine = tita.engine if method == TITA and tita is not None else None
+    return fuse_sources([read_image(s) for s in item.sources], options, engine)
+
+
+def mean_std(values: Sequence[float | None]) -> tuple[float, float, int]:
+    """Mean and (population) standard deviation of the finite values, and how many there were."""
+    finite = np.array([v for v in values if v is not None], np.float64)
+    if finite.size == 0:
+        return math.nan, math.nan, 0
+    return float(finite.mean()), float(finite.std()), int(finite.size)
