@@ -66,6 +66,7 @@ class EvalReport:
     methods: list[str]
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # method -> why it was not run
     computed: int = 0
     reused: int = 0
 
@@ -103,12 +104,12 @@ class _Tita:
     def __init__(self, model: Path | None, notes: list[str]) -> None:
         self.engine = None
         self.digest: str | None = None
+        self.skip_reason: str | None = None
         path = model or DEFAULT_WEIGHTS
         if model is not None and not model.is_file():
             raise InputError(f"{model}: no such model file")
         if not path.is_file():
-            notes.append(f"tita skipped: no TITA weights ({DEFAULT_WEIGHTS.name} is not in models/ and no "
-                         "--model was given)")
+            self.skip_reason = f"skipped: no TITA weights ({DEFAULT_WEIGHTS.name} is not in models/, no --model)"
             return
         self.engine = load_engine(path)
         self.digest = file_digest(path)
@@ -138,8 +139,9 @@ def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: 
     found = [discover(d, limit, cfg.layout) for d in datasets]
     report = EvalReport(convention, found, names)
     tita = _Tita(Path(model) if model is not None else None, report.notes) if TITA in names else None
-    if tita is not None and tita.engine is None:
+    if tita is not None and tita.skip_reason:
         report.methods = [n for n in names if n != TITA]
+        report.skipped[TITA] = tita.skip_reason
     cache = ResultCache(Path(out) / cfg.cache_dir)
     total = sum(len(d.items) for d in found) * len(report.methods)
     done = 0
