@@ -21,6 +21,7 @@ from tita_studio.metrics.registry import METRICS
 CSV_NAME = "results.csv"
 MARKDOWN_NAME = "results.md"
 PLOTS_DIR = "plots"
+_KIND_NAMES = {"pair": "pair", "sequence": "sequence", "pan": "pansharpening file"}
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ def groups(report: EvalReport) -> list[Group]:
     result = []
     for dataset in report.datasets:
         rows = [r for r in report.rows if r.dataset == dataset.label]
-        kinds = sorted({i.kind for i in dataset.items})
-        result.append(Group(f"{dataset.label} ({dataset.task}, {len(dataset.items)} {'/'.join(kinds)}s)",
+        counts = [f"{n} {kind if n == 1 else kind + 's'}" for kind in _KIND_NAMES.values()
+                  if (n := sum(_KIND_NAMES[i.kind] == kind for i in dataset.items))]
+        result.append(Group(f"{dataset.label} ({dataset.task}, {', '.join(counts)})",
                             dataset.label.replace("/", "_"), rows))
     tasks = [d.task for d in report.datasets]
     for task in dict.fromkeys(tasks):
@@ -125,11 +127,9 @@ def markdown(report: EvalReport, command: str | None = None, machine: str | None
             out.write(f"| {method} | {values['seconds'][0]:.3g} | " + " | ".join(cells) + " |\n")
         for method, reason in report.skipped.items():
             out.write(f"| {method} | – | {reason} |" + " – |" * (len(names) - 1) + "\n")
-    if report.notes:
-        out.write("\n## Notes\n\n" + "".join(f"- {note}\n" for note in report.notes))
-    for dataset in report.datasets:
-        for note in dataset.notes:
-            out.write(f"- {dataset.label}: {note}\n")
+    notes = [*report.notes, *(f"{d.label}: {note}" for d in report.datasets for note in d.notes)]
+    if notes:
+        out.write("\n## Notes\n\n" + "".join(f"- {note}\n" for note in notes))
     return out.getvalue()
 
 
