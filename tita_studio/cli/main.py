@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from tita_studio import __version__
-from tita_studio.cli import info, score
+from tita_studio.cli import eval, info, score
 from tita_studio.errors import Cancelled, InputError, TitaError
 
-SUBCOMMANDS = [info, score]
+SUBCOMMANDS = [eval, info, score]
 
 
 def build_parser() -> argparse.ArgumentParser:
