@@ -1,0 +1,97 @@
+"""The loop on a tiny network and generated data: it learns, it resumes exactly, it exports the EMA."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from tests.training.conftest import tiny_config
+from tita_studio.cli.main import main
+from tita_studio.model.weights import load_weights
+from tita_studio.training.config import TrainConfig
+from tita_studio.training.trainer import CHECKPOINT, WEIGHTS, Trainer
+
+
+def _fixed_loss(trainer: Trainer) -> float:
+    batch = trainer.data.heldout
+    assert batch is not None
+    trainer.net.eval()
+    with torch.no_grad():
+        losses = trainer._task_losses(batch, trainer.net(batch.a, batch.b))
+    trainer.net.train()
+    return float(losses.mean())
+
+
+def test_short_run_decreases_the_loss(tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path)
+    cfg = replace(cfg, optim=replace(cfg.optim, steps=40, lr=3e-3), run=replace(cfg.run, checkpoint_every=40))
+    trainer = Trainer(cfg, progress=False)
+    before = _fixed_loss(trainer)
+    result = trainer.run()
+    after = _fixed_loss(trainer)
+    assert after < 0.7 * before
+    assert result.step == 40 and result.weights_path is not None
+
+
+def _params(trainer: Trainer) -> dict[str, torch.Tensor]:
+    out = {f"net.{k}": v for k, v in trainer.net.state_dict().items()}
+    out.update({f"ema.{k}": v for k, v in trainer.ema.net.state_dict().items()})
+    out["famo.xi"] = trainer.balancer.state_dict()["xi"]
+    return out
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with open(path, newline="") as fh:
+        return [r[:-1] for r in csv.reader(fh)]  # all but the wall-clock column
+
+
+def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
+    base = tiny_config(tmp_path)
+    whole = Trainer(replace(base, run=replace(base.run, out_dir=str(tmp_path / "whole"))), progress=False)
+    whole.run()
+    cut = replace(base, run=replace(base.run, out_dir=str(tmp_path / "cut")))
+    first = Trainer(cut, progress=False)
+    assert first.run(stop_after=5).weights_path is None  # "killed" at step 5, one step past the checkpoint
+    assert torch.load(tmp_path / "cut" / CHECKPOINT, weights_only=True)["step"] == 4
+    resumed = Trainer(cut, progress=False)
+    resumed.run()
+    assert resumed.step == whole.step == base.optim.steps
+    a, b = _params(whole), _params(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    for name in ("train.csv", "eval.csv"):
+        assert _rows(tmp_path / "whole" / name) == _rows(tmp_path / "cut" / name)
+
+
+def test_export_holds_the_ema_and_the_training_summary(tiny: TrainConfig) -> None:
+    trainer = Trainer(tiny, progress=False)
+    result = trainer.run()
+    net, info = load_weights(result.weights_path)
+    assert info.trained and info.training["steps"] == tiny.optim.steps
+    assert info.training["balancing"] == "famo" and set(info.training["final_weights"]) == {"IVF", "MEF", "MFF"}
+    for k, v in trainer.ema.net.state_dict().items():
+        assert torch.equal(net.state_dict()[k], v)
+    run_dir = Path(tiny.run.out_dir)
+    assert (run_dir / "curves.png").stat().st_size > 1000
+    header = (run_dir / "train.csv").read_text().splitlines()[0]
+    assert header.startswith("step,lr,objective,loss_IVF,loss_MEF,loss_MFF,w_IVF,w_MEF,w_MFF")
+
+
+def test_cli_trains_from_a_toml_config(tmp_path: Path, capsys) -> None:
+    cfg = tiny_config(tmp_path)
+    toml = tmp_path / "c.toml"
+    toml.write_text(
+        "[model]\nembed_dim = 12\nnum_heads = 2\nextract_depth = 1\nfusion_groups = 1\nfusion_depth = 2\n"
+        "recon_depth = 1\nshallow_dim = 6\n"
+        f'[data]\nroot = "data"\nfolders = {list(cfg.data.folders)!r}\nholdout = "holdout.toml"\ncrop = 16\n'
+        '[optim]\nbatch_size = 3\nsteps = 3\n[famo]\nmode = "equal"\n[eval]\nevery = 0\n'
+        '[run]\nout_dir = "run"\nprecision = "bfloat16"\nthreads = 1\n'.replace("'", '"'))
+    assert main(["train", str(toml), "--quiet", "--export", str(tmp_path / "m.safetensors")]) == 0
+    assert (tmp_path / "run" / WEIGHTS).is_file() and (tmp_path / "m.safetensors").is_file()
+    assert main(["train", str(toml), "--quiet", "--steps", "4"]) == 0  # continues the same run folder
+    assert "4 steps" in capsys.readouterr().out
+    assert main(["train", str(tmp_path / "missing.toml")]) == 2
