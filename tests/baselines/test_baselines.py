@@ -55,8 +55,10 @@ def test_output_contract(method: str) -> None:
 def test_order_of_the_sources_does_not_matter(method: str) -> None:
     sources = [texture(4), texture(5) * 0.7, np.clip(texture(6) + 0.3, 0, 1)]
     results = [BASELINES[method](list(p)) for p in itertools.permutations(sources)]
+    # OpenCV's threaded MergeMertens differs by an ulp from run to run even for the same input order.
+    tolerance = 1e-6 if method == "mertens" else 0.0
     for result in results[1:]:
-        np.testing.assert_array_equal(result, results[0])
+        np.testing.assert_allclose(result, results[0], rtol=0, atol=tolerance)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -151,7 +153,7 @@ def test_real_infrared_visible_pair(datasets: Path) -> None:
     qabf = {m: score(sources, BASELINES[m](sources), ["Qabf"])["Qabf"] for m in ("average", "laplacian", "gff")}
     assert qabf["gff"] > qabf["average"] + 0.1 and qabf["laplacian"] > qabf["average"] + 0.1
     for method in METHODS:
-        np.testing.assert_array_equal(BASELINES[method](sources), BASELINES[method](sources[::-1]))
+        np.testing.assert_allclose(BASELINES[method](sources), BASELINES[method](sources[::-1]), rtol=0, atol=1e-6)
 
 
 def test_mertens_beats_average_on_a_real_bracket(datasets: Path) -> None:

@@ -24,7 +24,11 @@ class MertensConfig:
 
 
 def fuse_mertens(lumas: Sequence[np.ndarray], config: MertensConfig | None = None) -> np.ndarray:
-    """Contrast and well-exposedness weights blended in a Laplacian pyramid by `cv2.MergeMertens`."""
+    """Contrast and well-exposedness weights blended in a Laplacian pyramid by `cv2.MergeMertens`.
+
+    OpenCV's threaded implementation can differ by one float32 ulp from run to run; the canonical
+    source order leaves that as the only dependence on anything but the sources.
+    """
     cfg = config or MertensConfig()
     merge = cv2.createMergeMertens(cfg.contrast_weight, 0.0, cfg.exposure_weight)
     # MergeMertens divides its input by 255 whatever the depth, so float lumas go in on that scale.
