@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from tita_studio import __version__
-from tita_studio.cli import eval, gui, info, score
+from tita_studio.cli import eval, fuse, gui, info, score, train
 from tita_studio.errors import Cancelled, InputError, TitaError
 
-SUBCOMMANDS = [eval, gui, info, score]
+SUBCOMMANDS = [eval, fuse, gui, info, score, train]
 
 
 def build_parser() -> argparse.ArgumentParser:

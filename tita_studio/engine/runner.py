@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from tita_studio.engine.allocator import keep_freed_memory
 from tita_studio.engine.device import autocast, check_precision, resolve_device
 from tita_studio.engine.tiling import CancelFn, ProgressFn, TileConfig, fuse_tiles, global_pooled, maps_scale
 from tita_studio.model.maps import FusionMaps
@@ -69,6 +70,8 @@ class FusionEngine:
         check_precision(self.config.precision, self.device)
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.net = net.to(self.device).eval()
 
     @property

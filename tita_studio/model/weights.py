@@ -7,20 +7,19 @@ training (JSON summary). Loading checks each and says in plain words what is wro
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from tita_studio import __version__
 from tita_studio.errors import ModelFileError
 from tita_studio.model.config import TITAConfig
 from tita_studio.model.tita import TITA
+from tita_studio.pipeline.io import atomic_write
 
 FORMAT = "tita-studio"
 
@@ -56,14 +55,7 @@ def save_weights(net: TITA, path: Path, trained: bool, training: dict[str, Any] 
         "training": json.dumps(training or {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, save(tensors, metadata=meta))
     return path
 
 

@@ -28,7 +28,7 @@ from tita_studio.model.loader import load_model
 from tita_studio.model.maps import FusionMaps
 from tita_studio.pipeline.align import AlignConfig, AlignmentResult, align_sources
 from tita_studio.pipeline.colour import fuse_chroma, recombine, split
-from tita_studio.pipeline.io import SourceImage, WriteOptions, read_image, write_image
+from tita_studio.pipeline.io import SourceImage, WriteOptions, check_output, read_image, write_image
 from tita_studio.pipeline.sources import exposure_order, is_bracket, match_sizes, name_order, reference_index
 
 log = logging.getLogger(__name__)
@@ -201,6 +201,7 @@ def fuse_files(paths: Sequence[str | Path], output: str | Path, options: FuseOpt
                write: WriteOptions | None = None, engine: FusionEngine | None = None,
                progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> tuple[FusionResult, Path]:
     """Read, fuse and write atomically; the output keeps the reference source's EXIF/ICC."""
+    check_output(output, write or WriteOptions(), paths)
     sources = [read_image(p) for p in paths]
     result = fuse_sources(sources, options, engine, progress, cancel)
     if cancel is not None and cancel():

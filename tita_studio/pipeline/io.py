@@ -414,18 +414,25 @@ def write_image(
     all input files: writing onto one of them is refused whatever `force` says.
     """
     opts = options or WriteOptions()
+    out = check_output(path, opts, [*sources, *([meta.path] if meta is not None else [])])
+    data = encode_image(out.suffix.lower(), pixels, opts, meta)
+    atomic_write(out, data)
+    log.info("wrote %s", out)
+    return out
+
+
+def check_output(path: str | os.PathLike[str], options: WriteOptions,
+                 sources: Sequence[str | os.PathLike[str]] = ()) -> Path:
+    """Refuse an output we would not write, before any work is spent on it."""
     out = Path(path)
     suffix = out.suffix.lower()
     if suffix not in WRITE_SUFFIXES:
         raise InputError(f"{out}: cannot write '{suffix or 'no suffix'}' (use .png, .tif, .tiff or .jpg)")
-    _refuse_sources(out, [*sources, *([meta.path] if meta is not None else [])])
-    if out.exists() and not opts.force:
-        raise InputError(f"{out}: already exists; pass force to overwrite it")
+    _refuse_sources(out, sources)
+    if out.exists() and not options.force:
+        raise InputError(f"{out}: already exists; use --force (the overwrite option) to replace it")
     if not out.parent.is_dir():
         raise InputError(f"{out}: the folder {out.parent} does not exist")
-    data = encode_image(suffix, pixels, opts, meta)
-    _atomic_write(out, data)
-    log.info("wrote %s", out)
     return out
 
 
@@ -505,7 +512,7 @@ def _encode_tiff(samples: np.ndarray, exif: Image.Exif, icc: bytes | None) -> by
     return md.patch_tiff_sub_ifds(buffer.getvalue(), exif)
 
 
-def _atomic_write(out: Path, data: bytes) -> None:
+def atomic_write(out: Path, data: bytes) -> None:
     """Temp file in the output's folder, fsync, rename: a reader never sees half a file."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     try:

@@ -1,0 +1,125 @@
+"""`tita-studio fuse`: sources in, one fused file out; or a folder of pairs, resumable."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from tita_studio.cli.progress import ProgressLine
+from tita_studio.engine.device import DEVICES, PRECISIONS
+from tita_studio.engine.runner import EngineConfig, FusionEngine
+from tita_studio.engine.tiling import TileConfig
+from tita_studio.errors import InputError, TitaError
+from tita_studio.pipeline.align import METHODS as ALIGN_METHODS
+from tita_studio.pipeline.fuse import STRATEGIES, FuseOptions, FusionResult, fuse_files, load_engine
+from tita_studio.pipeline.io import READ_SUFFIXES, WriteOptions
+from tita_studio.pipeline.maps_export import export_maps
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fuse", help="fuse two or more images into one file",
+                       description="Fuse registered (or alignable) sources: a bracket, a focus stack, "
+                                   "an IR/visible pair, ... The output keeps the reference source's EXIF/ICC.")
+    p.add_argument("sources", nargs="*", metavar="SRC", help="source images (two or more)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file (.png, .tif, .jpg); with --pairs, an output folder")
+    p.add_argument("--pairs", nargs=2, metavar=("DIR_A", "DIR_B"),
+                   help="fuse every pair of files with the same name in two folders (resumable)")
+    p.add_argument("--method", default="tita", help="tita (default) or a classical baseline (see `info`)")
+    p.add_argument("--model", type=Path, help="TITA Studio .safetensors weights or a reference .pth checkpoint")
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--precision", default="float32", choices=PRECISIONS)
+    p.add_argument("--tile", type=int, default=512, help="tile side in pixels (multiple of 8; default 512)")
+    p.add_argument("--align", default="auto", choices=ALIGN_METHODS)
+    p.add_argument("--resize", action="store_true", help="resample smaller sources to the largest")
+    p.add_argument("--strategy", default="tree", choices=STRATEGIES, help="how more than two sources are paired")
+    p.add_argument("--maps", type=Path, metavar="DIR", help="also write the network's maps (PNG + .npz) here")
+    p.add_argument("--bit-depth", type=int, choices=(8, 16), help="output bit depth (default: as the reference)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
+    p.add_argument("--ext", default=".png", help="output extension with --pairs (default .png)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output (never a source)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar (default: when stderr is a terminal)")
+    p.set_defaults(run=run)
+
+
+def _engine(args: argparse.Namespace) -> FusionEngine | None:
+    if args.method != "tita":
+        return None
+    config = EngineConfig(device=args.device, precision=args.precision, tiles=TileConfig(tile=args.tile))
+    engine = load_engine(args.model, config)
+    log.info("model: %s on %s (%s)", engine.description, engine.device, args.precision)
+    return engine
+
+
+def _report(result: FusionResult, out: Path) -> None:
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.alignment is not None:
+        print(result.alignment.report())
+    names = ", ".join(s.meta.path.name for s in result.sources)
+    print(f"{out}: {result.method} fusion of {names} in {result.seconds:.1f} s")
+
+
+def _fuse_one(paths: list[Path], out: Path, args: argparse.Namespace, engine: FusionEngine | None,
+              options: FuseOptions, write: WriteOptions, label: str) -> FusionResult:
+    bar = ProgressLine(label, args.progress)
+    try:
+        result, written = fuse_files(paths, out, options, write, engine, progress=bar)
+    finally:
+        bar.close()
+    if args.maps is not None and result.maps is not None:
+        target = args.maps if not args.pairs else args.maps / out.stem
+        export_maps(result.maps, target)
+    _report(result, written)
+    return result
+
+
+def _pairs(dir_a: Path, dir_b: Path) -> list[tuple[Path, Path]]:
+    for d in (dir_a, dir_b):
+        if not d.is_dir():
+            raise InputError(f"{d}: not a folder")
+    files_b = {p.stem: p for p in dir_b.iterdir() if p.suffix.lower() in READ_SUFFIXES}
+    pairs = [(p, files_b[p.stem]) for p in sorted(dir_a.iterdir())
+             if p.suffix.lower() in READ_SUFFIXES and p.stem in files_b]
+    if not pairs:
+        raise InputError(f"no files with the same name in {dir_a} and {dir_b}")
+    return pairs
+
+
+def run(args: argparse.Namespace) -> int:
+    options = FuseOptions(method=args.method, align=args.align, resize=args.resize,
+                          want_maps=args.maps is not None and args.method == "tita", strategy=args.strategy)
+    write = WriteOptions(bit_depth=args.bit_depth, jpeg_quality=args.quality, force=args.force)
+    if args.tile % 8 or args.tile < 64:
+        raise InputError("--tile must be a multiple of 8 and at least 64")
+    if not args.pairs:
+        if len(args.sources) < 2:
+            raise InputError("fuse needs at least two sources (or --pairs DIR_A DIR_B)")
+        _fuse_one([Path(s) for s in args.sources], Path(args.output), args, _engine(args), options, write, "fusing")
+        return 0
+    if args.sources:
+        raise InputError("give either source files or --pairs, not both")
+    out_dir = Path(args.output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pairs = _pairs(Path(args.pairs[0]), Path(args.pairs[1]))
+    engine = _engine(args)
+    failed: list[str] = []
+    skipped = 0
+    for i, (a, b) in enumerate(pairs, 1):
+        out = out_dir / (a.stem + args.ext)
+        if out.exists() and not args.force:
+            skipped += 1
+            continue
+        try:
+            _fuse_one([a, b], out, args, engine, options, write, f"[{i}/{len(pairs)}] {a.stem}")
+        except TitaError as exc:
+            failed.append(f"{a.name}: {exc}")
+    done = len(pairs) - skipped - len(failed)
+    print(f"{done} fused, {skipped} already done (skipped), {len(failed)} failed")
+    for line in failed:
+        print(f"  failed: {line}")
+    return 1 if failed else 0
