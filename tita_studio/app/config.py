@@ -29,6 +29,14 @@ class FusionSettings:
 
 
 @dataclass(frozen=True)
+class WorkerConfig:
+    """Tiles of the window's engine: smaller than the CLI's so a cancel or a new job waits less."""
+
+    tile: int = 256
+    overlap: int = 32
+
+
+@dataclass(frozen=True)
 class ViewConfig:
     """Zoom limits and steps of the synced panes."""
 

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
-from tita_studio.app.config import FALLBACK_METHOD, FusionSettings, MetricsConfig
+from tita_studio.app.config import FALLBACK_METHOD, FusionSettings, MetricsConfig, WorkerConfig
 from tita_studio.app.readout import to_display
 from tita_studio.app.state import EngineStatus, LoadedSource, Outcome
 from tita_studio.engine.runner import EngineConfig, FusionEngine
+from tita_studio.engine.tiling import TileConfig
 from tita_studio.errors import Cancelled, TitaError
 from tita_studio.pipeline.fuse import FuseOptions, canonical_order, fuse_sources, load_engine
 from tita_studio.pipeline.io import SourceImage, read_image
@@ -88,9 +89,10 @@ class FusionWorker(QObject):
     failed = Signal(int, str, str)
     probe_ready = Signal(int, object)
 
-    def __init__(self, counter: JobCounter) -> None:
+    def __init__(self, counter: JobCounter, config: WorkerConfig | None = None) -> None:
         super().__init__()
         self._counter = counter
+        self._config = config or WorkerConfig()
         self._engine: FusionEngine | None = None
         self._engine_key: tuple[str, str, str] | None = None
 
@@ -103,7 +105,9 @@ class FusionWorker(QObject):
         self._engine_key = settings.engine_key()
         self._engine = None
         try:
-            self._engine = load_engine(settings.model_path, EngineConfig(settings.device, settings.precision))
+            tiles = TileConfig(self._config.tile, self._config.overlap)
+            config = EngineConfig(settings.device, settings.precision, tiles)
+            self._engine = load_engine(settings.model_path, config)
             status = EngineStatus(True, self._engine.trained, self._engine.description)
         except TitaError as exc:
             log.warning("no TITA model: %s", exc)
@@ -145,6 +149,8 @@ class FusionWorker(QObject):
             result = fuse_sources(job.sources, replace(options, preview_max_side=side),
                                   self._engine, self._progress_fn(job.job_id, stage),
                                   lambda: self._stale(job.job_id))
+            if self._stale(job.job_id):
+                raise Cancelled("fusion cancelled")
             result.notes.extend(notes)
             shown = [to_display(s.pixels) for s in result.sources] if stage == "full" else []
             self.outcome.emit(Outcome(job.job_id, stage, result, to_display(result.image), shown))

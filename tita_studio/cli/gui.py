@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from tita_studio.app.window import MainWindow
@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     overrides = {k: v for k, v in (("model", args.model), ("method", args.method)) if v}
     window = MainWindow(overrides=overrides, interactive_errors=not args.screenshot)
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
     window.set_overlay(args.overlay)

@@ -1,0 +1,202 @@
+"""The real window, driven offscreen: drop, fuse, sync, overlays, inspect, cancel, close, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage, QWheelEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from tita_studio.app.overlays import BRANCH_COLOURS, OVERLAY_NAMES
+
+RESULT_TIMEOUT = 90_000
+pytestmark = pytest.mark.filterwarnings("ignore:Function.*QDrag:DeprecationWarning")
+
+
+def pixmap_array(pixmap) -> np.ndarray:
+    image = pixmap.toImage().convertToFormat(QImage.Format.Format_RGBA8888)
+    ptr = image.constBits()
+    return np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())[:, : image.width() * 4] \
+        .reshape(image.height(), image.width(), 4).copy()
+
+
+def as_rgba(display: np.ndarray) -> np.ndarray:
+    rgb = np.repeat(display[..., None], 3, axis=2) if display.ndim == 2 else display
+    return np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+
+
+def drop(widget, paths: list[Path]) -> None:
+    """A drag move (which a QGraphicsView must accept itself) then a drop, as a file manager sends them."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    for kind in (QDragEnterEvent, QDragMoveEvent):
+        event = kind(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                     Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(widget, event)
+        assert event.isAccepted(), kind.__name__
+    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def fused_window(make_window, qtbot, paths, **settings):
+    window = make_window(**settings)
+    with qtbot.waitSignal(window.presenter.result_ready, timeout=RESULT_TIMEOUT):
+        window.open_paths(paths)
+    return window
+
+
+def test_drop_files_then_panes_show_sources_and_result(make_window, qtbot, pair):
+    window = make_window()
+    with qtbot.waitSignal(window.presenter.result_ready, timeout=RESULT_TIMEOUT) as blocker:
+        drop(window, pair)
+    outcome = blocker.args[0]
+    panes = window.grid.panes
+    assert len(panes) == 3
+    assert window.thumbs.count() == 2
+    for pane, display in zip(panes[:2], outcome.source_displays, strict=True):
+        np.testing.assert_array_equal(pixmap_array(pane.image_item.pixmap()), as_rgba(display))
+    np.testing.assert_array_equal(pixmap_array(panes[2].image_item.pixmap()), as_rgba(outcome.display))
+    assert window.model.result.maps is not None
+    assert "UNTRAINED" in window.banner.text()
+    # a second drop, onto a pane this time (QGraphicsView must accept the drag move itself)
+    with qtbot.waitSignal(window.presenter.result_ready, timeout=RESULT_TIMEOUT):
+        drop(panes[0].viewport(), pair[::-1])
+    assert window.thumbs.count() == 2
+
+
+def test_zoom_in_one_pane_and_the_others_follow(make_window, qtbot, pair):
+    window = fused_window(make_window, qtbot, pair)
+    panes = window.grid.panes
+    first = panes[0]
+    zoom_before = window.model.view.zoom
+    pos = QPointF(first.viewport().width() / 3, first.viewport().height() / 3)
+    anchor = first.mapToScene(pos.toPoint())
+    wheel = QWheelEvent(pos, first.viewport().mapToGlobal(pos), QPoint(), QPoint(0, 240), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(first.viewport(), wheel)
+    zoom = window.model.view.zoom
+    assert zoom == pytest.approx(zoom_before * 1.25**2)
+    after = first.mapToScene(pos.toPoint())
+    assert abs(after.x() - anchor.x()) <= 1 and abs(after.y() - anchor.y()) <= 1  # zoomed at the cursor
+    centres = []
+    for pane in panes:
+        assert pane.transform().m11() == pytest.approx(zoom)
+        c = pane.mapToScene(pane.viewport().rect().center())
+        centres.append((c.x(), c.y()))
+    assert np.ptp(np.array(centres), axis=0).max() <= 2  # same centre (panes differ by a pixel in size at most)
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    assert window.model.view.zoom == pytest.approx(1 / window.devicePixelRatioF())
+    qtbot.keyClick(window, Qt.Key.Key_F)
+    assert window.model.view.fitted
+
+
+@pytest.mark.parametrize("name", OVERLAY_NAMES)
+def test_each_overlay_draws_its_map(make_window, qtbot, pair, name):
+    window = fused_window(make_window, qtbot, pair)
+    window.set_overlay(name)
+    overlay = window.presenter.overlay()
+    assert overlay is not None and "UNTRAINED" in overlay.title
+    item = window.grid.result_pane.overlay_item
+    assert item.isVisible()
+    drawn = pixmap_array(item.pixmap())
+    assert np.abs(drawn.astype(int) - overlay.rgba).max() <= 1  # the pixmap stores premultiplied alpha
+    assert overlay.rgba.shape[:2] == overlay.values.shape
+    if name == "oaf":
+        colours = {tuple(c) for c in overlay.rgba[..., :3].reshape(-1, 3)}
+        assert colours <= {tuple(c) for c in BRANCH_COLOURS}
+    else:
+        assert overlay.lo <= overlay.hi
+    assert not window.grid.panes[0].overlay_item.isVisible()
+    assert "map " in window.presenter.readout(10, 10)
+    window.set_overlay("none")
+    assert not item.isVisible()
+
+
+def test_ctrl_click_inspects_the_pixel(make_window, qtbot, pair):
+    window = fused_window(make_window, qtbot, pair)
+    pane = window.grid.result_pane
+    target = pane.mapFromScene(QPointF(40.5, 30.5))
+    with qtbot.waitSignal(window.model.probe_changed, timeout=RESULT_TIMEOUT):
+        qtbot.mouseClick(pane.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, target)
+    probe = window.model.probe
+    assert probe is not None and tuple(probe.weights.shape) == (6, 8, 8)
+    assert window.model.probe_pixel == (30, 40)
+    assert len(window.inspector.head_labels) == 6
+    for p in window.grid.panes:
+        assert p.window_mark.isVisible()
+        rect = p.window_mark.rect()
+        assert rect.width() == pytest.approx(8) and rect.height() == pytest.approx(8)
+
+
+def test_cancel_mid_run_keeps_the_window_usable(make_window, qtbot, full_pair):
+    window = make_window(preview_side=0)
+    with qtbot.waitSignal(window.controller.progress, timeout=RESULT_TIMEOUT):
+        window.open_paths(full_pair)
+    with qtbot.waitSignal(window.controller.cancelled, timeout=RESULT_TIMEOUT):
+        qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+    assert not window.model.busy
+    assert window.model.outcome is None
+
+
+def test_changing_settings_cancels_and_restarts(make_window, qtbot, full_pair):
+    window = make_window(preview_side=0)
+    with qtbot.waitSignal(window.controller.progress, timeout=RESULT_TIMEOUT):
+        window.open_paths(full_pair)
+    first = window.controller.current_job
+    with qtbot.waitSignal(window.presenter.result_ready, timeout=RESULT_TIMEOUT) as blocker:
+        window.method_box.setCurrentText("average")
+    assert blocker.args[0].job_id > first
+    assert window.model.result.method == "average"
+
+
+def test_close_mid_run_stops_the_thread(make_window, qtbot, full_pair):
+    window = make_window(preview_side=0)
+    with qtbot.waitSignal(window.controller.progress, timeout=RESULT_TIMEOUT):
+        window.open_paths(full_pair)
+    thread = window.controller._thread
+    window.close()
+    assert not thread.isRunning()
+
+
+def test_bad_file_shows_the_error_dialog_and_keeps_the_result(make_window, qtbot, pair, tmp_path, monkeypatch):
+    shown = []
+
+    def fake_exec(box: QMessageBox) -> int:
+        shown.append((box.text(), box.detailedText()))
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    window = fused_window(make_window, qtbot, pair)
+    before = window.model.outcome
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not a PNG at all")
+    with qtbot.waitSignal(window.presenter.error, timeout=RESULT_TIMEOUT):
+        window.open_paths([bad])
+    assert shown and "broken.png" in shown[0][0]
+    assert "Traceback" in shown[0][1]
+    assert window.model.outcome is before
+
+
+def test_no_model_falls_back_to_laplacian_and_says_so(make_window, qtbot, pair, tmp_path):
+    window = fused_window(make_window, qtbot, pair, model=str(tmp_path / "missing.safetensors"))
+    assert window.model.result.method == "laplacian"
+    assert "No trained TITA weights" in window.banner.text()
+    window.set_overlay("oaf")
+    assert window.presenter.overlay() is None
+    assert "needs a TITA result" in window.overlay_panel.text.text()
+
+
+def test_swipe_and_flicker(make_window, qtbot, pair):
+    window = fused_window(make_window, qtbot, pair)
+    pane = window.grid.result_pane
+    window.swipe_action.setChecked(True)
+    assert pane.swipe_clip.isVisible()
+    window.model.set_compare(swipe_x=0.25)
+    assert pane.swipe_clip.rect().width() == pytest.approx(0.25 * pane.scene_w)
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    shown = pixmap_array(pane.image_item.pixmap())
+    np.testing.assert_array_equal(shown, as_rgba(window.model.outcome.source_displays[0]))
