@@ -6,6 +6,7 @@ import csv
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import torch
 
 from tests.training.conftest import tiny_config
@@ -48,8 +49,9 @@ def _rows(path: Path) -> list[list[str]]:
         return [r[:-1] for r in csv.reader(fh)]  # all but the wall-clock column
 
 
-def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
-    base = tiny_config(tmp_path)
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path: Path, precision: str) -> None:
+    base = tiny_config(tmp_path, precision=precision)
     whole = Trainer(replace(base, run=replace(base.run, out_dir=str(tmp_path / "whole"))), progress=False)
     whole.run()
     cut = replace(base, run=replace(base.run, out_dir=str(tmp_path / "cut")))

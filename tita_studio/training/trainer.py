@@ -173,7 +173,9 @@ class Trainer:
         self.net = TITA(cfg.model).to(self.device).train()
         self.ema = EMA(self.net, cfg.run.ema_decay)
         o = cfg.optim
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
+        # fused: one kernel over all parameters instead of ~10 small ops per tensor (about 5% of a CPU step)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=o.lr, betas=o.betas, weight_decay=o.weight_decay,
+                                    fused=True)
         rule = WarmupCosine(o.warmup_steps, o.steps, o.schedule == "cosine", o.min_lr_ratio)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, rule)
         self.balancer: Balancer = make_balancer(len(self.tasks), cfg.famo)

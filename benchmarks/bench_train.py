@@ -1,0 +1,72 @@
+"""Training-step speed per precision, measured in one process (batch 8 of 64x64, studio variant, FAMO).
+
+A step is what the trainer runs: forward, the published loss, backward, Adam, EMA, and FAMO's second
+forward on the same batch. Precisions are interleaved step by step, so load from other processes on a
+shared machine hits them alike. Data are random textures in memory (decoding is not part of a step).
+
+    python benchmarks/bench_train.py [--steps 6] [--warmup 2] [--threads 2] [--balancing famo|equal]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from tita_studio.training.config import FamoConfig, OptimConfig, RunConfig, TrainConfig
+from tita_studio.training.data import BatchSampler, Scene, TrainingData
+from tita_studio.training.trainer import Trainer
+
+
+def make_trainer(precision: str, balancing: str, batch: int, crop: int, run_dir: str) -> Trainer:
+    """A trainer on random in-memory scenes of all three tasks."""
+    rng = np.random.default_rng(0)
+    scenes = [Scene(f"{t.lower()}/bench/{i}", t, [(rng.random((2 * crop, 2 * crop)) * 65535).astype(np.uint16)
+                                                  for _ in range(2)])
+              for t in ("IVF", "MEF", "MFF") for i in range(3)]
+    data = TrainingData(BatchSampler(scenes, batch, crop, 0), None, {})
+    cfg = TrainConfig(optim=OptimConfig(batch_size=batch), famo=FamoConfig(mode=balancing),
+                      run=RunConfig(out_dir=run_dir, precision=precision))
+    cfg = replace(cfg, data=replace(cfg.data, crop=crop))
+    return Trainer(cfg, data=data, progress=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=6, help="timed steps per precision")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per precision first")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--crop", type=int, default=64)
+    parser.add_argument("--balancing", choices=("famo", "equal"), default="famo")
+    parser.add_argument("--precisions", default="float32,bfloat16")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    precisions = args.precisions.split(",")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
+          f", batch {args.batch} of {args.crop}x{args.crop}, {args.balancing}")
+    with tempfile.TemporaryDirectory() as tmp:
+        trainers = {p: make_trainer(p, args.balancing, args.batch, args.crop, f"{tmp}/{p}") for p in precisions}
+        times: dict[str, list[float]] = {p: [] for p in precisions}
+        for i in range(args.warmup + args.steps):
+            for p, tr in trainers.items():
+                batch = tr.data.sampler.next_batch()
+                t0 = time.perf_counter()
+                tr.train_step(batch)
+                if i >= args.warmup:
+                    times[p].append(time.perf_counter() - t0)
+    for p in precisions:
+        med = statistics.median(times[p])
+        print(f"{p:9s} median {med:6.2f} s/step  ({1 / med:.3f} steps/s; min {min(times[p]):.2f} s, "
+              f"max {max(times[p]):.2f} s over {len(times[p])} steps)")
+
+
+if __name__ == "__main__":
+    main()
