@@ -11,13 +11,7 @@ from torch import Tensor, nn
 
 from tita_studio.model.config import TITAConfig
 from tita_studio.model.layers import DropPath, Mlp, WindowCrossAttention, WindowSelfAttention
-from tita_studio.model.windows import WindowGrid, partition, reverse
-
-
-def _shift(x: Tensor, grid: WindowGrid, shifted: bool, sign: int) -> Tensor:
-    if not shifted:
-        return x
-    return torch.roll(x, shifts=(sign * grid.shift, sign * grid.shift), dims=(1, 2))
+from tita_studio.model.windows import WindowGrid, gather, residual_add, scatter, scatter_add
 
 
 class SwinBlock(nn.Module):
@@ -27,7 +21,6 @@ class SwinBlock(nn.Module):
         super().__init__()
         c = cfg.embed_dim
         self.shifted = shifted
-        self.ws = cfg.window_size
         self.norm1 = nn.LayerNorm(c, eps=cfg.layer_norm_eps)
         self.attn = WindowSelfAttention(c, cfg.window_size, cfg.num_heads)
         self.norm2 = nn.LayerNorm(c, eps=cfg.layer_norm_eps)
@@ -35,11 +28,11 @@ class SwinBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: Tensor, grid: WindowGrid) -> Tensor:
-        b, h, w, _ = x.shape
-        y = _shift(self.norm1(x), grid, self.shifted, -1)
-        y = reverse(self.attn(partition(y, self.ws), grid, self.shifted), self.ws, b, h, w)
-        x = x + self.drop_path(_shift(y, grid, self.shifted, 1))
-        return x + self.drop_path(self.mlp(self.norm2(x)))
+        """x: (B, H, W, C) -> (B, H, W, C); may update x in place under inference."""
+        order = grid.order(self.shifted)
+        y = self.attn(gather(self.norm1(x), order), grid, self.shifted)
+        x = scatter_add(x, order, self.drop_path(y))
+        return residual_add(x, self.drop_path(self.mlp(self.norm2(x))))
 
 
 class PreferenceAttention(nn.Module):
@@ -70,7 +63,7 @@ class PreferenceAttention(nn.Module):
         p_other = torch.sigmoid((q * dk).sum(-1) * d**-0.5)
         v_self = F.linear(x, w_v, b_v).unflatten(-1, (self.heads, d))
         dv = F.linear(y - x, w_v).unflatten(-1, (self.heads, d))
-        out = (v_self + p_other.unsqueeze(-1) * dv).flatten(-2)
+        out = torch.addcmul(v_self, p_other.unsqueeze(-1), dv).flatten(-2)
         return x + self.out_proj(out), p_other.mean(-1)
 
 
@@ -92,7 +85,6 @@ class ISFBlock(nn.Module):
         c, ws, heads = cfg.embed_dim, cfg.window_size, cfg.num_heads
         eps = cfg.layer_norm_eps
         self.shifted = shifted
-        self.ws = ws
         self.official = cfg.variant == "official"
         self.norm1_A = nn.LayerNorm(c, eps=eps)
         self.norm1_B = nn.LayerNorm(c, eps=eps)
@@ -110,8 +102,8 @@ class ISFBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def relation(self, x: Tensor, y: Tensor) -> Tensor:
-        """Official: a softmax over channels; studio: one score in (0, 1) per token."""
-        logits = self.relation_judger(torch.cat([x, y], dim=-1))
+        """Official: a softmax over channels of MLP([x, y]); studio: one score in (0, 1) per token."""
+        logits = self.relation_judger.forward_pair(x, y)
         return logits.softmax(-1) if self.official else torch.sigmoid(logits)
 
     def relation_map(self, phi: Tensor) -> Tensor:
@@ -122,32 +114,37 @@ class ISFBlock(nn.Module):
         entropy = -(phi * phi.clamp_min(1e-12).log()).sum(-1)
         return 1.0 - entropy / math.log(phi.shape[-1])
 
-    def normed_windows(self, a: Tensor, b: Tensor, grid: WindowGrid) -> tuple[Tensor, Tensor]:
-        wa = partition(_shift(self.norm1_A(a), grid, self.shifted, -1), self.ws)
-        wb = partition(_shift(self.norm1_B(b), grid, self.shifted, -1), self.ws)
-        return wa, wb
+    def windows(self, a: Tensor, b: Tensor, grid: WindowGrid) -> tuple[Tensor, Tensor]:
+        """Normalised tokens of both streams in this block's window order, (B, L, C)."""
+        order = grid.order(self.shifted)
+        return gather(self.norm1_A(a), order), gather(self.norm1_B(b), order)
+
+    def window_outputs(self, a: Tensor, b: Tensor, grid: WindowGrid) -> tuple[Tensor, Tensor]:
+        """Window cross-attention outputs x (A's queries) and y (B's queries), in window order."""
+        wa, wb = self.windows(a, b, grid)
+        return self.attn_A(wa, wb, grid, self.shifted), self.attn_B(wb, wa, grid, self.shifted)
 
     def cross_outputs(self, a: Tensor, b: Tensor, grid: WindowGrid) -> tuple[Tensor, Tensor]:
-        """The window cross-attention outputs x (A's queries) and y (B's queries), (B, H, W, C)."""
-        n, h, w, _ = a.shape
-        wa, wb = self.normed_windows(a, b, grid)
-        x = reverse(self.attn_A(wa, wb, grid, self.shifted), self.ws, n, h, w)
-        y = reverse(self.attn_B(wb, wa, grid, self.shifted), self.ws, n, h, w)
-        return _shift(x, grid, self.shifted, 1), _shift(y, grid, self.shifted, 1)
+        """x and y in image order, (B, H, W, C): for inspection and tests."""
+        order = grid.order(self.shifted)
+        x, y = self.window_outputs(a, b, grid)
+        return scatter(x, order, grid), scatter(y, order, grid)
 
     def forward(self, a: Tensor, b: Tensor, grid: WindowGrid, want_maps: bool = False
                 ) -> tuple[Tensor, Tensor, BlockMaps | None]:
-        x, y = self.cross_outputs(a, b, grid)
+        """a, b: (B, H, W, C); may be updated in place under inference."""
+        order = grid.order(self.shifted)
+        x, y = self.window_outputs(a, b, grid)
         phi_a, phi_b = self.relation(x, y), self.relation(y, x)
         k_emb, v_emb = self.k_noise.weight, self.v_noise.weight
         x2, share_a = self.cross_attn_0_to_1(x, y, phi_a, k_emb[0], v_emb[0])
         y2, share_b = self.cross_attn_1_to_0(y, x, phi_b, k_emb[1], v_emb[1])
-        a = a + self.drop_path(x2)
-        b = b + self.drop_path(y2)
-        a = a + self.drop_path(self.mlp_A(self.norm2_A(a)))
-        b = b + self.drop_path(self.mlp_B(self.norm2_B(b)))
+        a = scatter_add(a, order, self.drop_path(x2))
+        b = scatter_add(b, order, self.drop_path(y2))
+        a = residual_add(a, self.drop_path(self.mlp_A(self.norm2_A(a))))
+        b = residual_add(b, self.drop_path(self.mlp_B(self.norm2_B(b))))
         maps = None
         if want_maps:
-            maps = BlockMaps(self.relation_map(phi_a), self.relation_map(phi_b),
-                             share_a.float(), share_b.float())
+            maps = BlockMaps(*(scatter(m, order, grid) for m in (
+                self.relation_map(phi_a), self.relation_map(phi_b), share_a.float(), share_b.float())))
         return a, b, maps

@@ -20,6 +20,13 @@ class Mlp(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.fc2(F.gelu(self.fc1(x)))
 
+    def forward_pair(self, x: Tensor, y: Tensor) -> Tensor:
+        """forward(cat([x, y], -1)) without building the concatenation."""
+        c = x.shape[-1]
+        w = self.fc1.weight
+        hidden = F.linear(x, w[:, :c], self.fc1.bias) + F.linear(y, w[:, c:])
+        return self.fc2(F.gelu(hidden))
+
 
 class DropPath(nn.Module):
     """Stochastic depth: drops a whole residual branch per sample while training."""
@@ -61,10 +68,12 @@ class WindowSelfAttention(RelativeBias):
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: Tensor, grid: WindowGrid, shifted: bool) -> Tensor:
-        bw, n, c = x.shape
-        qkv = self.qkv(x).view(bw, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        """x: (B, L, C) in window order -> (B, L, C)."""
+        b, n_tok, c = x.shape
+        n = grid.ws * grid.ws
+        qkv = self.qkv(x).view(b, n_tok // n, n, 3, self.heads, c // self.heads).permute(3, 0, 1, 4, 2, 5)
         out = window_sdpa(qkv[0], qkv[1], qkv[2], self.bias(), grid, shifted)
-        return self.proj(out.transpose(1, 2).reshape(bw, n, c))
+        return self.proj(out.transpose(2, 3).reshape(b, n_tok, c))
 
 
 class WindowCrossAttention(RelativeBias):
@@ -77,23 +86,25 @@ class WindowCrossAttention(RelativeBias):
         self.kv = nn.Linear(dim, 2 * dim)
         self.proj = nn.Linear(dim, dim)
 
-    def split(self, query: Tensor, other: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """q, k, v as (B * nW, heads, N, d)."""
-        bw, n, c = query.shape
-        q = self.q(query).view(bw, n, self.heads, c // self.heads).transpose(1, 2)
-        kv = self.kv(other).view(bw, n, 2, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+    def split(self, query: Tensor, other: Tensor, n: int) -> tuple[Tensor, Tensor, Tensor]:
+        """q, k, v as (B, nW, heads, N, d) from (B, L, C) window-ordered tokens."""
+        b, n_tok, c = query.shape
+        d = c // self.heads
+        q = self.q(query).view(b, n_tok // n, n, self.heads, d).transpose(2, 3)
+        kv = self.kv(other).view(b, n_tok // n, n, 2, self.heads, d).permute(3, 0, 1, 4, 2, 5)
         return q, kv[0], kv[1]
 
     def forward(self, query: Tensor, other: Tensor, grid: WindowGrid, shifted: bool) -> Tensor:
-        bw, n, c = query.shape
-        q, k, v = self.split(query, other)
+        b, n_tok, c = query.shape
+        q, k, v = self.split(query, other, grid.ws * grid.ws)
         out = window_sdpa(q, k, v, self.bias(), grid, shifted)
-        return self.proj(out.transpose(1, 2).reshape(bw, n, c))
+        return self.proj(out.transpose(2, 3).reshape(b, n_tok, c))
 
     def probabilities(self, query: Tensor, other: Tensor, mask: Tensor | None) -> Tensor:
-        """Explicit softmax weights (B * nW, heads, N, N), for inspecting a few windows."""
-        q, k, _ = self.split(query, other)
-        logits = (q @ k.transpose(-1, -2)) * (q.shape[-1] ** -0.5) + self.bias()
+        """Explicit softmax weights (heads, N, N) of ONE window given as (N, C) tokens."""
+        n = query.shape[0]
+        q, k, _ = self.split(query[None], other[None], n)
+        logits = (q[0, 0] @ k[0, 0].transpose(-1, -2)) * (q.shape[-1] ** -0.5) + self.bias()
         if mask is not None:
-            logits = logits + mask.unsqueeze(1)
+            logits = logits + mask
         return logits.softmax(-1)

@@ -58,8 +58,8 @@ class OAF(nn.Module):
     def weights(self, xa: Tensor, xb: Tensor, pooled: Tensor | None = None) -> Tensor:
         """(B, 6, H, W) for the studio variant, (B, 6, 1, 1) for the official one."""
         if self.per_pixel:
-            feats = torch.cat([xa, xb], dim=1).permute(0, 2, 3, 1)
-            return self.weight_mlp(feats).softmax(-1).permute(0, 3, 1, 2)
+            logits = self.weight_mlp.forward_pair(xa.permute(0, 2, 3, 1), xb.permute(0, 2, 3, 1))
+            return logits.softmax(-1).permute(0, 3, 1, 2)
         pooled = self.pooled(xa, xb) if pooled is None else pooled.to(xa.dtype)
         return self.weight_mlp(pooled).softmax(-1)[:, :, None, None]
 

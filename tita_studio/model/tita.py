@@ -201,15 +201,16 @@ class TITA(nn.Module):
         for blk in self.isf[:block]:
             ta, tb, _ = blk(ta, tb, grid)
         blk = self.isf[block]
-        ws, shift = grid.ws, grid.shift if blk.shifted else 0
-        r, c = (row - shift) % grid.height, (col - shift) % grid.width
-        win = (r // ws) * grid.cols + (c // ws)
-        wa, wb = blk.normed_windows(ta, tb, grid)
+        ws, n = grid.ws, grid.ws * grid.ws
+        order = grid.order(blk.shifted)
+        pos = int(torch.nonzero(order == row * grid.width + col)[0, 0])
+        win, token = divmod(pos, n)
+        wa, wb = blk.windows(ta, tb, grid)
         query, other, attn = (wa, wb, blk.attn_A) if stream == "A" else (wb, wa, blk.attn_B)
-        mask = grid.mask[win : win + 1] if blk.shifted else None
-        probs = attn.probabilities(query[win : win + 1], other[win : win + 1], mask)
-        weights = probs[0, :, (r % ws) * ws + c % ws].reshape(-1, ws, ws).float()
-        base_r, base_c = (r // ws) * ws, (c // ws) * ws
-        rows = (torch.arange(base_r, base_r + ws) + shift) % grid.height
-        cols = (torch.arange(base_c, base_c + ws) + shift) % grid.width
-        return AttentionProbe(weights, rows, cols, block, stream)
+        border = blk.shifted and win >= grid.n_interior
+        mask = grid.border_mask[win - grid.n_interior] if border else None
+        span = slice(win * n, (win + 1) * n)
+        probs = attn.probabilities(query[0, span], other[0, span], mask)
+        keys = order[span].view(ws, ws).cpu()
+        return AttentionProbe(probs[:, token].reshape(-1, ws, ws).float(), keys[:, 0] // grid.width,
+                              keys[0, :] % grid.width, block, stream)
