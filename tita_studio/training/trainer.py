@@ -82,6 +82,7 @@ class StepResult:
     losses: torch.Tensor
     weights: torch.Tensor
     objective: float
+    lr: float
     seconds: float
 
 
@@ -198,6 +199,7 @@ class Trainer:
         precision = self.cfg.run.precision
         replay = torch.get_rng_state() if self.balancer.needs_recompute else None
         weights = self.balancer.weights()
+        lr = float(self.opt.param_groups[0]["lr"])
         with autocast(self.device, precision):
             fused = self.net(a, b)
         losses = self._task_losses(batch, fused)
@@ -217,22 +219,29 @@ class Trainer:
             torch.set_rng_state(state)
             self.balancer.update(after)
         self.step += 1
-        return StepResult(losses.detach().cpu(), weights, float(objective.detach()), time.perf_counter() - t0)
+        return StepResult(losses.detach().cpu(), weights, float(objective.detach()), lr, time.perf_counter() - t0)
 
     @torch.no_grad()
-    def evaluate(self) -> torch.Tensor | None:
-        """Per-task loss of the EMA weights on the fixed held-out crops."""
+    def evaluate(self, net: TITA | None = None) -> torch.Tensor | None:
+        """Per-task loss on the fixed held-out crops, of the EMA weights unless another network is given.
+
+        Runs in eval mode (no drop-path), so it draws no random numbers and leaves the run's course unchanged.
+        """
         held = self.data.heldout
         if held is None:
             return None
+        net = net or self.ema.net
+        was_training = net.training
+        net.eval()
         totals = []
         chunk = 2 * self.cfg.optim.batch_size
         for i in range(0, len(held.a), chunk):
             part = Batch(held.a[i : i + chunk], held.b[i : i + chunk], held.task[i : i + chunk])
             a, b = part.a.to(self.device), part.b.to(self.device)
             with autocast(self.device, self.cfg.run.precision):
-                fused = self.ema.net(a, b)
+                fused = net(a, b)
             totals.append(fusion_loss(a, b, fused, part.task.to(self.device) == self.mef).total.cpu())
+        net.train(was_training)
         present = torch.bincount(held.task, minlength=len(self.tasks)) > 0
         values = per_task(torch.cat(totals), held.task, len(self.tasks))
         return torch.where(present, values, torch.full_like(values, float("nan")))
@@ -299,13 +308,13 @@ class Trainer:
     def _log_step(self, r: StepResult) -> None:
         header = ["step", "lr", "objective", *(f"loss_{t}" for t in self.tasks), *(f"w_{t}" for t in self.tasks),
                   "seconds"]
-        row = [self.step, f"{self.sched.get_last_lr()[0]:.6g}", f"{r.objective:.6g}",
+        row = [self.step, f"{r.lr:.6g}", f"{r.objective:.6g}",
                *(f"{v:.6g}" for v in r.losses.tolist()), *(f"{v:.6g}" for v in r.weights.tolist()), f"{r.seconds:.3f}"]
         self._log_row("train.csv", header, row)
 
-    def _log_eval(self, values: torch.Tensor) -> None:
-        self._log_row("eval.csv", ["step", *(f"loss_{t}" for t in self.tasks)],
-                      [self.step, *(f"{v:.6g}" for v in values.tolist())])
+    def _log_eval(self, ema: torch.Tensor, live: torch.Tensor) -> None:
+        header = ["step", *(f"loss_{t}" for t in self.tasks), *(f"live_loss_{t}" for t in self.tasks)]
+        self._log_row("eval.csv", header, [self.step, *(f"{v:.6g}" for v in [*ema.tolist(), *live.tolist()])])
 
     def _progress(self, r: StepResult, recent: list[float]) -> None:
         if not self.progress:
@@ -375,10 +384,10 @@ class Trainer:
             recent = [*recent, r.seconds][-20:]
             if self.step % cfg.log_every == 0:
                 self._log_step(r)
-            if self.cfg.eval.every and self.step % self.cfg.eval.every == 0:
-                values = self.evaluate()
-                if values is not None:
-                    self._log_eval(values)
+            if self.cfg.eval.every and (self.step % self.cfg.eval.every == 0 or self.step == total):
+                ema, live = self.evaluate(), self.evaluate(self.net)
+                if ema is not None and live is not None:
+                    self._log_eval(ema, live)
             if self.step % cfg.checkpoint_every == 0 or self.step == total:
                 self.save_checkpoint()
             if cfg.plot_every and (self.step % cfg.plot_every == 0 or self.step == total):
