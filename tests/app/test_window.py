@@ -200,3 +200,12 @@ def test_swipe_and_flicker(make_window, qtbot, pair):
     qtbot.keyClick(window, Qt.Key.Key_B)
     shown = pixmap_array(pane.image_item.pixmap())
     np.testing.assert_array_equal(shown, as_rgba(window.model.outcome.source_displays[0]))
+
+
+def test_metrics_panel_scores_the_result(make_window, qtbot, pair):
+    window = fused_window(make_window, qtbot, pair)
+    with qtbot.waitSignal(window.model.metrics_changed, timeout=RESULT_TIMEOUT):
+        window.metrics_panel.compute_requested.emit(False)
+    row = window.model.metrics["tita"]
+    assert {"MI", "FMI", "Qabf", "VIF", "SSIM"} <= set(row)
+    assert window.metrics_panel.table.rowCount() == 1

@@ -52,7 +52,7 @@ class ThumbnailStrip(QListWidget):
         self.setFlow(QListWidget.Flow.LeftToRight)
         self.setWrapping(False)
         self.setIconSize(QSize(96, 72))
-        self.setFixedHeight(112)
+        self.setFixedHeight(96)
         self.setMovement(QListWidget.Movement.Static)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setToolTip("Sources in fusion order. Select one and press Delete to remove it.")
@@ -245,9 +245,12 @@ class InspectorPanel(QWidget):
                           f"y {int(probe.rows.min())}..{int(probe.rows.max())} (yellow outline).")
         lut = colormap_lut("magma")
         cols = 3
+        top = max(float(weights.max()), 1e-12)  # one scale for all heads, from 0 to the largest weight
+        self.info.setText(self.info.text() + f" Colour scale: 0 (black) to {top:.3f} (white) for every head; "
+                          f"uniform attention would be {1 / weights[0].size:.3f}.")
         for h in range(weights.shape[0]):
             w = weights[h]
-            scaled = np.round(255 * w / max(float(w.max()), 1e-12)).astype(np.uint8)
+            scaled = np.round(255 * w / top).astype(np.uint8)
             big = np.kron(lut[scaled], np.ones((config.cell_px, config.cell_px, 1), np.uint8))
             label = QLabel()
             label.setPixmap(to_pixmap(np.ascontiguousarray(big)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -45,6 +45,7 @@ class ImagePane(QGraphicsView):
     inspect_clicked = Signal(float, float)
     files_dropped = Signal(list)
     swipe_dragged = Signal(float)
+    resized = Signal()
 
     def __init__(self, view: ViewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,12 +156,9 @@ class ImagePane(QGraphicsView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self.view.fitted:
-            self.fit()
+            self.resized.emit()
         else:
             self.follow()
-
-    def fit(self) -> None:
-        self.view.fit(self.scene_w, self.scene_h, self.viewport().width(), self.viewport().height())
 
     def _offset(self, pos: QPointF) -> tuple[float, float]:
         vp = self.viewport()
@@ -230,7 +228,7 @@ class ImagePane(QGraphicsView):
 
 
 class PaneGrid(QWidget):
-    """The source panes and the result pane: one row for up to 3, a grid for more."""
+    """The source panes and the result pane: sources above a wide result for a pair, a grid for more."""
 
     def __init__(self, view: ViewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -240,6 +238,16 @@ class PaneGrid(QWidget):
         self._layout = QGridLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
+
+    @Slot()
+    def fit(self) -> None:
+        """Fit the image in the smallest pane, so that every pane shows all of it."""
+        if not self.panes:
+            return
+        pane = self.panes[0]
+        view_w = min(p.viewport().width() for p in self.panes)
+        view_h = min(p.viewport().height() for p in self.panes)
+        self.view.fit(pane.scene_w, pane.scene_h, view_w, view_h)
 
     @property
     def result_pane(self) -> ImagePane | None:
@@ -256,7 +264,7 @@ class PaneGrid(QWidget):
             widget.setParent(None)
             widget.deleteLater()
         self.panes, self.titles = [], []
-        cols = count if count <= 3 else math.ceil(math.sqrt(count))
+        cols = 2 if count in (3, 4) else max(1, math.ceil(math.sqrt(count)))
         for i in range(count):
             box = QWidget()
             lay = QVBoxLayout(box)
@@ -265,9 +273,11 @@ class PaneGrid(QWidget):
             title = QLabel()
             title.setAlignment(Qt.AlignmentFlag.AlignCenter)
             pane = ImagePane(self.view)
+            pane.resized.connect(self.fit)
             lay.addWidget(title)
             lay.addWidget(pane, 1)
-            self._layout.addWidget(box, i // cols, i % cols)
+            wide = count == 3 and i == 2  # two sources: the result gets the whole bottom row
+            self._layout.addWidget(box, i // cols, i % cols, 1, 2 if wide else 1)
             self.panes.append(pane)
             self.titles.append(title)
         return True

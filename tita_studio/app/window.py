@@ -106,9 +106,8 @@ class MainWindow(QMainWindow):
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[title] = dock
-        self.tabifyDockWidget(self.docks["Overlay"], self.docks["Inspect"])
+        self.tabifyDockWidget(self.docks["Inspect"], self.docks["Settings"])
         self.tabifyDockWidget(self.docks["Settings"], self.docks["Metrics"])
-        self.docks["Overlay"].raise_()
         self.docks["Settings"].raise_()
 
         self.progress = QProgressBar()
@@ -218,12 +217,9 @@ class MainWindow(QMainWindow):
         if name != "none" and self.model.overlay_spec.opacity == 0:
             self.model.overlay_spec = replace(self.model.overlay_spec, opacity=0.6)
         self.model.overlay_changed.emit()
-        self.docks["Overlay"].raise_()
 
     def fit(self) -> None:
-        pane = self.grid.result_pane
-        if pane is not None:
-            pane.fit()
+        self.grid.fit()
 
     def one_to_one(self) -> None:
         self.model.view.one_to_one(self.devicePixelRatioF())
@@ -300,8 +296,9 @@ class MainWindow(QMainWindow):
         else:
             pane.set_image(outcome.display)
             r = outcome.result
-            what = "preview, full size on the way" if not outcome.is_full else f"{r.seconds:.1f} s"
-            title.setText(f"result: {r.method} ({what})")
+            what = "preview, full size on the way" if not outcome.is_full else f"{r.seconds:.2f} s"
+            swipe = f"  |  swipe: {m.sources[m.compare_index].name} left of the line" if m.swipe else ""
+            title.setText(f"result: {r.method} ({what}){swipe}")
         pane.set_swipe(compare if m.swipe and outcome is not None else None, m.swipe_x)
 
     @Slot()
