@@ -246,7 +246,7 @@ class InspectorPanel(QWidget):
         lut = colormap_lut("magma")
         cols = 3
         top = max(float(weights.max()), 1e-12)  # one scale for all heads, from 0 to the largest weight
-        self.info.setText(self.info.text() + f" Colour scale: 0 (black) to {top:.3f} (white) for every head; "
+        self.info.setText(self.info.text() + f" Colour scale: 0 (black) to {top:.3f} (palest) for every head; "
                           f"uniform attention would be {1 / weights[0].size:.3f}.")
         for h in range(weights.shape[0]):
             w = weights[h]
