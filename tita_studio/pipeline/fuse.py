@@ -59,6 +59,7 @@ class FusionResult:
     reference: int  # index into `sources` of the frame whose metadata the output keeps
     method: str
     maps: FusionMaps | None = None  # maps of the last (root) TITA pair, at 1 / maps_scale resolution
+    pair_lumas: tuple[np.ndarray, np.ndarray] | None = None  # the root pair's inputs (A, B), for inspection
     maps_scale: int = 1
     alignment: AlignmentResult | None = None
     seconds: float = 0.0
@@ -119,13 +120,13 @@ class _Steps:
 
 def _fuse_lumas_tita(lumas: list[np.ndarray], engine: FusionEngine, options: FuseOptions,
                      progress: ProgressFn | None, cancel: CancelFn | None
-                     ) -> tuple[np.ndarray, FusionMaps | None, int]:
-    """Pairwise reduction in the given (canonical) order; maps from the last pair."""
+                     ) -> tuple[np.ndarray, FusionMaps | None, int, tuple[np.ndarray, np.ndarray]]:
+    """Pairwise reduction in the given (canonical) order; maps and inputs of the last pair."""
     pairs = len(lumas) - 1
     steps = _Steps(progress, [1.0] * pairs)
     done = 0
     level = list(lumas)
-    maps, scale = None, 1
+    maps, scale, root = None, 1, (lumas[0], lumas[1])
     while len(level) > 1:
         if options.strategy == "fold":
             groups = [(level[0], level[1])]
@@ -139,10 +140,10 @@ def _fuse_lumas_tita(lumas: list[np.ndarray], engine: FusionEngine, options: Fus
             out = engine.fuse(a, b, want_maps=options.want_maps and last, progress=steps.sub(done), cancel=cancel)
             fused.append(np.clip(out.fused, 0.0, 1.0))
             if last:
-                maps, scale = out.maps, out.maps_scale
+                maps, scale, root = out.maps, out.maps_scale, (a, b)
             done += 1
         level = fused + rest
-    return level[0], maps, scale
+    return level[0], maps, scale, root
 
 
 def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = None,
@@ -173,20 +174,21 @@ def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = N
     parts = [split(s) for s in srcs]
     lumas = [p.luma for p in parts]
     notes: list[str] = []
-    maps, scale = None, 1
+    maps, scale, root = None, 1, None
     if opts.method == "tita":
         if engine is None:
             raise InputError("the tita method needs a loaded model (see load_engine)")
         if not engine.trained:
             notes.append("the TITA weights in use are UNTRAINED: the result is not a real fusion")
-        luma, maps, scale = _fuse_lumas_tita(lumas, engine, opts, progress, cancel)
+        luma, maps, scale, root = _fuse_lumas_tita(lumas, engine, opts, progress, cancel)
     else:
         luma = np.clip(_baseline(opts.method)(lumas), 0.0, 1.0).astype(np.float32)
         if progress:
             progress(1.0)
     image = np.clip(recombine(luma, fuse_chroma([p.chroma for p in parts])), 0.0, 1.0).astype(np.float32)
-    return FusionResult(image, luma, list(srcs), reference, opts.method, maps, scale, alignment,
-                        time.perf_counter() - start, notes)
+    return FusionResult(image=image, luma=luma, sources=list(srcs), reference=reference, method=opts.method,
+                        maps=maps, pair_lumas=root, maps_scale=scale, alignment=alignment,
+                        seconds=time.perf_counter() - start, notes=notes)
 
 
 def _baseline(name: str) -> Callable[[Sequence[np.ndarray]], np.ndarray]:
