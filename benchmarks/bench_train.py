@@ -2,7 +2,9 @@
 
 A step is what the trainer runs: forward, the published loss, backward, Adam, EMA, and FAMO's second
 forward on the same batch. Precisions are interleaved step by step, so load from other processes on a
-shared machine hits them alike. Data are random textures in memory (decoding is not part of a step).
+shared machine hits them alike; the process CPU time per step divided by the thread count is printed too,
+an estimate of the wall time on an idle machine that such load inflates much less than the wall time.
+Data are random textures in memory (decoding is not part of a step).
 
     python benchmarks/bench_train.py [--steps 6] [--warmup 2] [--threads 2] [--balancing famo|equal]
 """
@@ -10,6 +12,7 @@ shared machine hits them alike. Data are random textures in memory (decoding is 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import tempfile
@@ -50,22 +53,27 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     precisions = args.precisions.split(",")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
           f", batch {args.batch} of {args.crop}x{args.crop}, {args.balancing}")
     with tempfile.TemporaryDirectory() as tmp:
         trainers = {p: make_trainer(p, args.balancing, args.batch, args.crop, f"{tmp}/{p}") for p in precisions}
         times: dict[str, list[float]] = {p: [] for p in precisions}
+        cpu: dict[str, list[float]] = {p: [] for p in precisions}
         for i in range(args.warmup + args.steps):
             for p, tr in trainers.items():
                 batch = tr.data.sampler.next_batch()
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 tr.train_step(batch)
                 if i >= args.warmup:
                     times[p].append(time.perf_counter() - t0)
+                    cpu[p].append((time.process_time() - c0) / torch.get_num_threads())
     for p in precisions:
         med = statistics.median(times[p])
-        print(f"{p:9s} median {med:6.2f} s/step  ({1 / med:.3f} steps/s; min {min(times[p]):.2f} s, "
-              f"max {max(times[p]):.2f} s over {len(times[p])} steps)")
+        cpu_med = statistics.median(cpu[p])
+        print(f"{p:9s} wall: median {med:6.2f} s/step ({1 / med:.3f} steps/s), min {min(times[p]):.2f} s, "
+              f"max {max(times[p]):.2f} s over {len(times[p])} steps; CPU time / threads: median {cpu_med:.2f} s "
+              f"({1 / cpu_med:.3f} steps/s)")
 
 
 if __name__ == "__main__":

@@ -49,3 +49,13 @@ def test_sobel_is_abs_gx_plus_abs_gy() -> None:
 def test_per_task_mean() -> None:
     values = torch.tensor([1.0, 2.0, 3.0, 5.0, 7.0])
     assert per_task(values, torch.tensor([0, 0, 1, 2, 2]), 3).tolist() == [1.5, 3.0, 6.0]
+
+
+def test_loss_stays_float32_inside_autocast() -> None:
+    a, b = _pair()
+    fused = (a + b) / 2
+    mef = torch.zeros(4, dtype=torch.bool)
+    reference = fusion_loss(a, b, fused, mef).total
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = fusion_loss(a, b, fused, mef).total
+    assert inside.dtype == torch.float32 and torch.equal(inside, reference)

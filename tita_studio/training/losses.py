@@ -67,8 +67,15 @@ class LossTerms:
 
 
 def fusion_loss(a: Tensor, b: Tensor, fused: Tensor, mean_intensity: Tensor) -> LossTerms:
-    """The published loss per sample; mean_intensity (N,) bool picks mean(A, B) (MEF) over max(A, B)."""
-    a, b, fused = a.float(), b.float(), fused.float()
+    """The published loss per sample; mean_intensity (N,) bool picks mean(A, B) (MEF) over max(A, B).
+
+    Always float32, even when called inside an autocast region: SSIM's variances cancel badly in bfloat16.
+    """
+    with torch.autocast(device_type=fused.device.type, enabled=False):
+        return _fusion_loss(a.float(), b.float(), fused.float(), mean_intensity)
+
+
+def _fusion_loss(a: Tensor, b: Tensor, fused: Tensor, mean_intensity: Tensor) -> LossTerms:
     target = torch.where(mean_intensity.view(-1, 1, 1, 1), (a + b) / 2, torch.maximum(a, b))
     l_int = (fused - target).abs().flatten(1).mean(1)
     ga, gb, gf = sobel_magnitude(torch.cat([a, b, fused])).chunk(3)

@@ -214,8 +214,10 @@ class Trainer:
         if replay is not None:
             state = torch.get_rng_state()
             torch.set_rng_state(replay)
-            with torch.no_grad(), autocast(self.device, precision):
-                after = self._task_losses(batch, self.net(a, b))
+            with torch.no_grad():
+                with autocast(self.device, precision):
+                    fused_after = self.net(a, b)
+                after = self._task_losses(batch, fused_after)  # float32, outside autocast like the first one
             torch.set_rng_state(state)
             self.balancer.update(after)
         self.step += 1
