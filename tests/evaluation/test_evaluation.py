@@ -152,3 +152,35 @@ def test_eval_command_on_vifb_pairs(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "0 computed, 6 reused" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in (out / "cache").iterdir()} == stamps
     assert read_rows(out) == [dict(r, reused="1") for r in rows]
+
+
+@pytest.mark.skipif(not VIFB.is_dir(), reason="../shared/datasets is not beside the repository")
+def test_holdout_restricts_the_evaluation_to_its_scenes(tmp_path: Path) -> None:
+    holdout = tmp_path / "holdout.toml"
+    holdout.write_text('[holdout]\nIVF = ["ivf/vifb/carShadow", "ivf\\\\vifb\\\\carLight.jpg", "ivf/vifb/nowhere", '
+                       '"ivf/vifb/carShadow/", "ivf/roadscene/FLIR_00455"]\nMEF = []\n')
+    out = tmp_path / "out"
+    assert main(["eval", str(VIFB), "--methods", "average", "--metrics", "EN", "--out", str(out),
+                 "--holdout", str(holdout)]) == 0
+    assert [(r["item"], r["method"]) for r in read_rows(out)] == [("carLight", "average"), ("carShadow", "average")]
+    notes = (out / MARKDOWN_NAME).read_text().split("## Notes")[1]
+    assert "2 of 4 id(s) found" in notes
+    assert "ivf/vifb: held-out id(s) of holdout.toml not found among its items: ivf/vifb/nowhere" in notes
+    assert "1 held-out id(s) of holdout.toml are in folders not evaluated here (ivf/roadscene)" in notes
+    report = evaluate([VIFB], "average", out, metrics="EN", holdout=holdout, limit=1)
+    assert [r.item for r in report.rows] == ["carLight"]
+
+
+def test_a_holdout_that_matches_nothing_or_is_malformed_is_refused(tiny_ivf: Path, tmp_path: Path) -> None:
+    out = str(tmp_path / "out")
+    for text, message in (('[holdout]\nIVF = ["ivf/elsewhere/one"]\n', "none of its 1 held-out id"),
+                          ('[holdout]\nIVF = ["one"]\n', "expected FOLDER/NAME"),
+                          ('IVF = ["ivf/tiny/one"]\n', r"no \[holdout\] table"),
+                          ('[holdout]\nIVF = "ivf/tiny/one"\n', "must be a list of strings")):
+        holdout = tmp_path / "holdout.toml"
+        holdout.write_text(text)
+        with pytest.raises(InputError, match=message):
+            evaluate([tiny_ivf], "average", out, holdout=holdout)
+    assert main(["eval", str(tiny_ivf), "--holdout", str(tmp_path / "absent.toml"), "--out", out]) == 2
+    holdout.write_text('[holdout]\nIVF = ["ivf/tiny/two"]\n')
+    assert [r.item for r in evaluate([tiny_ivf], "average", out, metrics="EN", holdout=holdout).rows] == ["two"]

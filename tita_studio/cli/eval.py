@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="standard (default) or vifb (reproduces VIFB's MATLAB values)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the results and cache")
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N items of each dataset")
+    parser.add_argument("--holdout", type=Path, metavar="FILE",
+                        help="a holdout TOML ([holdout] TASK = [\"ivf/roadscene/NAME\", ...], e.g. "
+                             "configs/holdout.toml): evaluate only those scenes of the given folders")
     parser.add_argument("--model", type=Path, metavar="PATH",
                         help="TITA weights (default: models/tita-studio.safetensors; tita is skipped without any)")
     parser.set_defaults(run=run)
@@ -80,6 +83,8 @@ def command_line(args: argparse.Namespace) -> str:
     words += ["--out", str(args.out)]
     if args.limit is not None:
         words += ["--limit", str(args.limit)]
+    if args.holdout is not None:
+        words += ["--holdout", str(args.holdout)]
     if args.model is not None:
         words += ["--model", str(args.model)]
     return shlex.join(words)
@@ -87,7 +92,8 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     report = evaluate(args.datasets, args.methods, args.out, metrics=args.metrics, convention=args.convention,
-                      limit=args.limit, model=args.model, progress=_Progress())
+                      limit=args.limit, model=args.model, progress=_Progress(),
+                      holdout=args.holdout)
     written = write_report(report, args.out, command=command_line(args), machine=machine())
     print(f"{len(report.rows)} result(s): {report.computed} computed, {report.reused} reused from the cache")
     for method, reason in report.skipped.items():

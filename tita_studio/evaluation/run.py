@@ -17,6 +17,7 @@ from tita_studio.baselines import BASELINES, PARAMETERS
 from tita_studio.errors import Cancelled, InputError, TitaError
 from tita_studio.evaluation.cache import Entry, ResultCache, entry_key, file_digest, quantised
 from tita_studio.evaluation.datasets import Dataset, EvalItem, LayoutConfig, discover
+from tita_studio.evaluation.holdout import read_holdout, restrict
 from tita_studio.metrics import score
 from tita_studio.metrics.conventions import check_convention
 from tita_studio.metrics.registry import METRICS, default_metrics, resolve
@@ -120,11 +121,12 @@ class _Tita:
 def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: str | Path,
              metrics: str | Sequence[str] | None = None, convention: str = "standard", limit: int | None = None,
              model: str | Path | None = None, config: EvalConfig | None = None,
-             progress: ProgressFn | None = None) -> EvalReport:
+             progress: ProgressFn | None = None, holdout: str | Path | None = None) -> EvalReport:
     """Fuse and score every item of every dataset with every method, reusing cached results.
 
     Results are cached under `out`/cache; an item a method cannot fuse (e.g. an alignment that is
-    refused) is left out with a note rather than stopping the evaluation.
+    refused) is left out with a note rather than stopping the evaluation. `holdout`: a holdout TOML
+    that restricts the items to its scenes (see `evaluation.holdout`); `limit` applies after it.
     """
     cfg = config or EvalConfig()
     check_convention(convention)
@@ -136,8 +138,14 @@ def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: 
         raise InputError("no metrics requested")
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
-    found = [discover(d, limit, cfg.layout) for d in datasets]
-    report = EvalReport(convention, found, names)
+    found = [discover(d, None if holdout else limit, cfg.layout) for d in datasets]
+    held_notes: list[str] = []
+    if holdout:
+        restriction = restrict(found, read_holdout(holdout), Path(holdout).name)
+        found, held_notes = restriction.kept, restriction.notes
+        for dataset in found:
+            dataset.items = dataset.items[:limit]
+    report = EvalReport(convention, found, names, notes=held_notes)
     tita = _Tita(Path(model) if model is not None else None, report.notes) if TITA in names else None
     if tita is not None and tita.skip_reason:
         report.methods = [n for n in names if n != TITA]
