@@ -15,3 +15,11 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside the repository")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def datasets(shared_dir: Path) -> Path:
+    folder = shared_dir / "datasets"
+    if not folder.is_dir():
+        pytest.skip("../shared/datasets is not beside the repository")
+    return folder
