@@ -8,16 +8,20 @@ import numpy as np
 import pytest
 import torch
 
+from tita_studio.app import worker
 from tita_studio.app.config import FusionSettings, OverlaySpec
 from tita_studio.app.export import export_image, export_maps, report_text
 from tita_studio.app.overlays import OVERLAY_NAMES, compute_overlay, spec_for_name
-from tita_studio.app.presenter import expand_paths
+from tita_studio.app.presenter import expand_paths, is_exposure_bracket
 from tita_studio.app.readout import sample_text, to_display
 from tita_studio.app.settings_store import SettingsStore
-from tita_studio.app.state import ViewState
-from tita_studio.app.worker import read_sources
+from tita_studio.app.state import BASELINE, ViewState
+from tita_studio.app.worker import engine_problem, job_stages, read_sources
+from tita_studio.errors import ModelFileError
 from tita_studio.model.maps import FusionMaps
+from tita_studio.paths import RESOURCES_DIR
 from tita_studio.pipeline.fuse import FuseOptions, fuse_sources
+from tita_studio.pipeline.sources import is_bracket
 
 
 def fake_maps(h: int = 12, w: int = 16) -> FusionMaps:
@@ -115,3 +119,33 @@ def test_bad_file_is_reported_not_raised(tmp_path: Path):
     bad.write_bytes(b"nope")
     loaded, errors = read_sources([bad])
     assert loaded == [] and "x.png" in errors[0][0]
+
+
+def test_tita_jobs_show_the_classical_preview_then_the_tita_preview_then_the_full_size():
+    options = FuseOptions(method="tita", want_maps=True)
+    stages = job_stages("tita", options, 192, 480)
+    assert [name for name, _ in stages] == [BASELINE, "preview", "full"]
+    quick, preview, full = (o for _, o in stages)
+    assert (quick.method, quick.want_maps, quick.preview_max_side) == ("laplacian", False, 192)
+    assert (preview.method, preview.preview_max_side) == ("tita", 192)
+    assert full == options
+    assert [n for n, _ in job_stages("tita", options, 512, 480)] == [BASELINE, "full"]  # smaller than a preview
+    assert [n for n, _ in job_stages("tita", options, 0, 480)] == ["full"]  # previews off
+    assert [n for n, _ in job_stages("average", FuseOptions(method="average"), 192, 480)] == ["full"]
+
+
+def test_an_ir_visible_pair_is_never_a_bracket(pair, full_pair):
+    for paths in (pair, full_pair):
+        sources = [s.source for s in read_sources(paths)[0]]
+        assert is_bracket(sources)  # its brightness ratio alone would say bracket
+        assert not is_exposure_bracket(sources)
+    bracket = [s.source for s in read_sources(sorted((RESOURCES_DIR / "demo").glob("bracket_*.jpg")))[0]]
+    assert is_exposure_bracket(bracket)
+
+
+def test_missing_shipped_weights_are_explained_in_window_terms(tmp_path, monkeypatch):
+    monkeypatch.setattr(worker, "DEFAULT_WEIGHTS", tmp_path / "none.safetensors")
+    text = engine_problem(ModelFileError("... pass --model FILE ..."), FusionSettings(model=""))
+    assert "--" not in text and "choose a model file" in text
+    other = ModelFileError("x.safetensors: no such model file")
+    assert engine_problem(other, FusionSettings(model="x.safetensors")) == str(other)

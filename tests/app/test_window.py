@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from tita_studio.app import worker
 from tita_studio.app.overlays import BRANCH_COLOURS, OVERLAY_NAMES
+from tita_studio.app.state import BASELINE
+from tita_studio.model import loader
 
 RESULT_TIMEOUT = 90_000
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*QDrag:DeprecationWarning")
@@ -209,3 +213,62 @@ def test_metrics_panel_scores_the_result(make_window, qtbot, pair):
     row = window.model.metrics["tita"]
     assert {"MI", "FMI", "Qabf", "VIF", "SSIM"} <= set(row)
     assert window.metrics_panel.table.rowCount() == 1
+    assert "MEF-SSIM" not in row  # an IR/visible pair is no exposure bracket
+
+
+@pytest.fixture
+def trio(pair, tmp_path) -> list[Path]:
+    """The pair crop and a darker copy of its visible image: three sources of one size."""
+    third = tmp_path / "irvis_visible_dark.png"
+    cv2.imwrite(str(third), cv2.imread(str(pair[0])) // 2)
+    return [*pair, third]
+
+
+def test_previews_come_first_and_say_what_they_are(make_window, qtbot, pair):
+    window = make_window(preview_side=48)
+    seen = []
+    window.presenter.preview_ready.connect(lambda o: seen.append(
+        (o.stage, window.grid.titles[-1].text(), o.result.image.shape[:2], window.presenter.can_inspect())))
+    with qtbot.waitSignal(window.presenter.result_ready, timeout=RESULT_TIMEOUT):
+        window.open_paths(pair)
+    assert [s[0] for s in seen] == [BASELINE, "preview"]
+    assert seen[0][1] == "preview: Laplacian baseline — TITA running"
+    assert seen[0][2] == seen[1][2] == (36, 48)
+    assert "waits for the TITA result" in seen[0][3]
+    assert seen[1][1].startswith("preview: tita at 48 x 36") and seen[1][3] == ""
+    assert window.grid.titles[-1].text().startswith("result: tita (")
+    assert window.model.result.image.shape[:2] == (72, 96)
+
+
+def test_inspect_works_with_three_sources(make_window, qtbot, trio):
+    window = fused_window(make_window, qtbot, trio, align="none")
+    assert len(window.model.result.sources) == 3 and window.presenter.can_inspect() == ""
+    pane = window.grid.result_pane
+    with qtbot.waitSignal(window.model.probe_changed, timeout=RESULT_TIMEOUT):
+        qtbot.mouseClick(pane.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                         pane.mapFromScene(QPointF(20.5, 10.5)))
+    assert tuple(window.model.probe.weights.shape) == (6, 8, 8)
+    assert window.model.probe_pixel == (10, 20)
+    assert "With 3 sources" in window.inspector.info.text()
+
+
+def test_remove_buttons_and_the_delete_key_remove_sources(make_window, qtbot, trio):
+    window = fused_window(make_window, qtbot, trio, align="none")
+    strip = window.thumbs
+    assert len(strip.remove_buttons) == 3 and all(b.isVisible() and b.text() == "×" for b in strip.remove_buttons)
+    first = window.model.sources[0].name
+    with qtbot.waitSignal(window.presenter.result_ready, timeout=RESULT_TIMEOUT):
+        qtbot.mouseClick(strip.remove_buttons[0], Qt.MouseButton.LeftButton)
+    assert strip.count() == 2 and first not in [s.name for s in window.model.sources]
+    strip.setCurrentRow(1)
+    qtbot.keyClick(strip, Qt.Key.Key_Delete)
+    assert strip.count() == 1 and len(window.grid.panes) == 1
+
+
+def test_missing_shipped_weights_are_explained_in_window_terms(make_window, qtbot, pair, tmp_path, monkeypatch):
+    missing = tmp_path / "none.safetensors"
+    monkeypatch.setattr(worker, "DEFAULT_WEIGHTS", missing)
+    monkeypatch.setattr(loader, "DEFAULT_WEIGHTS", missing)
+    window = fused_window(make_window, qtbot, pair, model="")
+    text = window.settings_panel.engine.text()
+    assert "choose a model file" in text and "--model" not in text

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FALLBACK_METHOD = "laplacian"  # used when no TITA weights load
+PREVIEW_BASELINE = "laplacian"  # the instant classical preview shown while TITA runs
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class FusionSettings:
     model: str = ""  # empty: the shipped weights
     device: str = "auto"
     precision: str = "float32"
-    preview_side: int = 384  # longest side of the fast preview; 0 turns the preview off
+    preview_side: int = 192  # longest side of the previews (one 256 px tile); 0 turns the previews off
 
     @property
     def model_path(self) -> Path | None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -42,7 +43,7 @@ OVERLAY_TITLES = {"none": "no overlay", "oaf": "dominant OAF branch", "oaf-share
 
 
 class ThumbnailStrip(QListWidget):
-    """The sources in fusion order; Delete or the context button removes one."""
+    """The sources in fusion order; the × on a thumbnail (or Delete on the selected one) removes it."""
 
     remove_requested = Signal(int)
 
@@ -55,15 +56,37 @@ class ThumbnailStrip(QListWidget):
         self.setFixedHeight(96)
         self.setMovement(QListWidget.Movement.Static)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setToolTip("Sources in fusion order. Select one and press Delete to remove it.")
+        self.setToolTip("Sources in fusion order. × (or Delete on the selected one) removes a source.")
+        self.remove_buttons: list[QToolButton] = []
 
     def show_sources(self, sources: list[LoadedSource]) -> None:
         self.clear()
-        for s in sources:
+        self.remove_buttons = []
+        for row, s in enumerate(sources):
             small = s.display[:: max(1, s.display.shape[0] // 72), :: max(1, s.display.shape[1] // 96)]
             item = QListWidgetItem(QIcon(to_pixmap(np.ascontiguousarray(small))), s.name)
             item.setToolTip(s.source.describe())
             self.addItem(item)
+            self.setItemWidget(item, self._remove_corner(row, s.name))
+
+    def _remove_corner(self, row: int, name: str) -> QWidget:
+        """A see-through cover of the item with a × in its top-right corner: visible, so removing a
+        source needs no hidden key. Clicks elsewhere on it fall through to the list (selection)."""
+        button = QToolButton()
+        button.setText("×")
+        button.setToolTip(f"Remove {name}")
+        button.setAutoRaise(True)
+        button.setStyleSheet("QToolButton { background: rgba(255, 255, 255, 200); border-radius: 8px;"
+                             " font-weight: bold; padding: 0 4px }"
+                             " QToolButton:hover { background: #e04040; color: white }")
+        button.clicked.connect(lambda: self.remove_requested.emit(row))
+        self.remove_buttons.append(button)
+        cover = QWidget()
+        lay = QHBoxLayout(cover)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addStretch(1)
+        lay.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        return cover
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.currentRow() >= 0:
@@ -164,8 +187,9 @@ class OverlayPanel(QWidget):
         self.clip.valueChanged.connect(lambda v: self.changed.emit({"clip_percent": v}))
         self.on_sources.toggled.connect(lambda b: self.changed.emit({"on_sources": b}))
 
-    def show_spec(self, spec: OverlaySpec, overlay: OverlayImage | None, unavailable: str) -> None:
-        """Mirror the spec in the controls (signals blocked) and show the legend and explanation."""
+    def show_spec(self, spec: OverlaySpec, overlay: OverlayImage | None, unavailable: str, pair: str) -> None:
+        """Mirror the spec in the controls (signals blocked) and show the legend and explanation;
+        `pair` says what A and B are."""
         for widget, setter, value in ((self.kind, "setCurrentIndex", self.kind.findData(spec.kind)),
                                       (self.term, "setCurrentIndex", spec.term),
                                       (self.block, "setValue", spec.block),
@@ -185,7 +209,7 @@ class OverlayPanel(QWidget):
         self.bar.show_overlay(overlay, spec.colormap)
         if overlay is not None:
             self.title.setText(overlay.title)
-            self.text.setText(overlay.explanation + " A is the first source pane, B the second.")
+            self.text.setText(f"{overlay.explanation} {pair}")
         else:
             self.title.setText("")
             self.text.setText(unavailable if spec.kind != "none" else
@@ -223,7 +247,8 @@ class InspectorPanel(QWidget):
         self.stream.currentTextChanged.connect(lambda s: self.changed.emit({"stream": s}))
 
     def show_probe(self, config: InspectConfig, probe: AttentionProbe | None, pixel: tuple[int, int] | None,
-                   unavailable: str) -> None:
+                   unavailable: str, pair: str) -> None:
+        """The probe's heat maps, or why there are none; `pair` says what A and B are."""
         for w, v in ((self.block, config.block), (self.stream, config.stream)):
             w.blockSignals(True)
             if isinstance(w, QSpinBox):
@@ -242,7 +267,7 @@ class InspectorPanel(QWidget):
         other = "B" if probe.stream == "A" else "A"
         self.info.setText(f"Pixel x {pixel[1]}, y {pixel[0]} of {probe.stream}, block {probe.block + 1}: "
                           f"attention over {other}'s window x {int(probe.cols.min())}..{int(probe.cols.max())}, "
-                          f"y {int(probe.rows.min())}..{int(probe.rows.max())} (yellow outline).")
+                          f"y {int(probe.rows.min())}..{int(probe.rows.max())} (yellow outline). {pair}")
         lut = colormap_lut("magma")
         cols = 3
         top = max(float(weights.max()), 1e-12)  # one scale for all heads, from 0 to the largest weight

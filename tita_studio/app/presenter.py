@@ -4,7 +4,7 @@ click-inspect and metrics. Views call its methods and redraw from the model's si
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,8 +16,8 @@ from tita_studio.app.readout import sample_text
 from tita_studio.app.settings_store import SettingsStore
 from tita_studio.app.state import EngineStatus, LoadedSource, Outcome, StudioModel
 from tita_studio.app.worker import FusionController, baseline_results, read_sources, score_methods
-from tita_studio.pipeline.colour import split
-from tita_studio.pipeline.io import READ_SUFFIXES
+from tita_studio.pipeline.fuse import _is_ir_visible
+from tita_studio.pipeline.io import READ_SUFFIXES, SourceImage
 from tita_studio.pipeline.sources import is_bracket
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,12 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+def is_exposure_bracket(sources: Sequence[SourceImage]) -> bool:
+    """Whether MEF-SSIM applies. Decided as the pipeline orders sources: an infrared/visible pair (one
+    grey, one colour source) is never a bracket, however much its brightness differs (small crops do)."""
+    return not _is_ir_visible(sources) and is_bracket(sources)
 
 
 class StudioPresenter(QObject):
@@ -191,11 +197,21 @@ class StudioPresenter(QObject):
         result = self.model.result
         if result is None:
             return "Inspect needs a result."
-        if result.maps is None:
+        if result.pair_lumas is None:
+            if self.model.busy and self.model.settings.method == "tita" and self.model.engine.loaded:
+                return "Inspect waits for the TITA result (this preview is a classical baseline)."
             return "Inspect needs TITA weights: the classical methods have no attention to show."
-        if len(result.sources) != 2:
-            return "Inspect works on two-source fusions (with more sources the last pair is intermediate results)."
         return ""
+
+    def pair_text(self) -> str:
+        """What streams A and B are: the maps and the probe come from the last pair the network fused,
+        which is the two sources only when there are two."""
+        result = self.model.result
+        count = len(result.sources) if result is not None else len(self.model.sources)
+        if count <= 2:
+            return "A is the first source pane, B the second."
+        return (f"With {count} sources the network fuses pairs in turn: A and B are the two inputs of the "
+                "last pair, each one source or an earlier fusion of several.")
 
     def inspect(self, x: float, y: float) -> bool:
         """Ask the worker for the attention of the result pixel under scene point (x, y)."""
@@ -207,7 +223,7 @@ class StudioPresenter(QObject):
         row, col = int(y * rh / h), int(x * rw / w)
         if not (0 <= row < rh and 0 <= col < rw):
             return False
-        luma_a, luma_b = (split(s).luma for s in result.sources)
+        luma_a, luma_b = result.pair_lumas  # the last pair the network fused, whatever the number of sources
         spec = self.model.inspect
         self.controller.probe(luma_a, luma_b, spec.block, row, col, spec.stream)
         self.model.probe_pixel = (row, col)
@@ -224,7 +240,7 @@ class StudioPresenter(QObject):
         if result is None:
             return
         sources = [s.pixels for s in result.sources]
-        bracket = is_bracket(result.sources)
+        bracket = is_exposure_bracket(result.sources)
         config = self.metrics_config
         current = {result.method: result.image}
         srcs = list(result.sources)

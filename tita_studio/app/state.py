@@ -28,12 +28,15 @@ class LoadedSource:
         return self.source.meta.path.name
 
 
+BASELINE = "baseline"  # the stage of the instant classical preview that precedes a TITA preview
+
+
 @dataclass
 class Outcome:
     """One finished stage of a fusion job: the result, its screen copy and the sources' screen copies."""
 
     job_id: int
-    stage: str  # "preview" or "full"
+    stage: str  # BASELINE (classical preview), "preview" (TITA, reduced size) or "full"
     result: FusionResult
     display: np.ndarray
     source_displays: list[np.ndarray] = field(default_factory=list)

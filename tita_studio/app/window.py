@@ -38,7 +38,7 @@ from tita_studio.app.panels import (
 from tita_studio.app.panes import ImagePane, PaneGrid
 from tita_studio.app.presenter import StudioPresenter
 from tita_studio.app.settings_store import SettingsStore
-from tita_studio.app.state import StudioModel
+from tita_studio.app.state import BASELINE, Outcome, StudioModel
 from tita_studio.app.worker import FusionController, baseline_names, plain_error
 from tita_studio.pipeline.io import READ_SUFFIXES
 
@@ -48,6 +48,18 @@ NO_WEIGHTS = ("No trained TITA weights ship yet, so this window fuses with the c
               "Overlays and click-inspect need TITA weights (Settings > Model).")
 UNTRAINED = ("These TITA weights are UNTRAINED: the result and the maps show how the network works, "
              "not a real fusion.")
+
+
+def result_title(outcome: Outcome) -> str:
+    """The result pane's title: says plainly which stage is on screen, so a preview is never taken
+    for the result."""
+    r = outcome.result
+    if outcome.stage == BASELINE:
+        return f"preview: {r.method.capitalize()} baseline — TITA running"
+    if not outcome.is_full:
+        h, w = r.image.shape[:2]
+        return f"preview: {r.method} at {w} x {h} — full size on the way"
+    return f"result: {r.method} ({r.seconds:.2f} s)"
 
 
 class MainWindow(QMainWindow):
@@ -295,10 +307,8 @@ class MainWindow(QMainWindow):
             title.setText("result: fusing..." if m.busy else "result")
         else:
             pane.set_image(outcome.display)
-            r = outcome.result
-            what = "preview, full size on the way" if not outcome.is_full else f"{r.seconds:.2f} s"
             swipe = f"  |  swipe: {m.sources[m.compare_index].name} left of the line" if m.swipe else ""
-            title.setText(f"result: {r.method} ({what}){swipe}")
+            title.setText(result_title(outcome) + swipe)
         pane.set_swipe(compare if m.swipe and outcome is not None else None, m.swipe_x)
 
     @Slot()
@@ -310,8 +320,8 @@ class MainWindow(QMainWindow):
             pane.set_overlay(overlay.rgba if overlay is not None and (is_result or spec.on_sources) else None)
         unavailable = ("This overlay needs a TITA result: " +
                        ("load TITA weights (Settings > Model)." if not self.model.engine.loaded
-                        else "choose the tita method." if self.model.result is not None else "fusing..."))
-        self.overlay_panel.show_spec(spec, overlay, unavailable)
+                        else "choose the tita method." if self.model.settings.method != "tita" else "fusing..."))
+        self.overlay_panel.show_spec(spec, overlay, unavailable, self.presenter.pair_text())
         for name, act in self.overlay_actions.items():
             act.setChecked(name == spec.kind)
 
@@ -332,7 +342,7 @@ class MainWindow(QMainWindow):
         for pane in self.grid.panes:
             pane.set_marks(window, pix)
         self.inspector.show_probe(m.inspect, probe, pixel, self.presenter.can_inspect() or
-                                  "Ctrl+click a pixel on any pane.")
+                                  "Ctrl+click a pixel on any pane.", self.presenter.pair_text())
 
     @Slot()
     def _refresh_engine(self) -> None:
@@ -364,7 +374,7 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(m.busy)
         self.cancel_button.setVisible(m.busy)
         self.progress.setValue(round(100 * m.progress))
-        stage = {"preview": "fast preview", "full": "full size"}.get(m.stage, m.stage)
+        stage = {"preview": "fast TITA preview", "full": "full size"}.get(m.stage, m.stage)
         self.stage.setText(f"fusing: {stage}" if m.busy else ("" if m.stage == "done" else m.stage))
         if self.model.outcome is None:
             self._refresh_images()

@@ -18,16 +18,20 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 
-from tita_studio.app.config import FALLBACK_METHOD, FusionSettings, MetricsConfig, WorkerConfig
+from tita_studio.app.config import FALLBACK_METHOD, PREVIEW_BASELINE, FusionSettings, MetricsConfig, WorkerConfig
 from tita_studio.app.readout import to_display
-from tita_studio.app.state import EngineStatus, LoadedSource, Outcome
+from tita_studio.app.state import BASELINE, EngineStatus, LoadedSource, Outcome
 from tita_studio.engine.runner import EngineConfig, FusionEngine
 from tita_studio.engine.tiling import TileConfig
 from tita_studio.errors import Cancelled, TitaError
+from tita_studio.paths import DEFAULT_WEIGHTS
 from tita_studio.pipeline.fuse import FuseOptions, canonical_order, fuse_sources, load_engine
 from tita_studio.pipeline.io import SourceImage, read_image
 
 log = logging.getLogger(__name__)
+
+NO_SHIPPED_WEIGHTS = ("No trained TITA weights ship yet: choose a model file above (Model, Browse...) "
+                      "or a classical method.")
 
 
 def baseline_names() -> list[str]:
@@ -46,6 +50,31 @@ def plain_error(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
         return "Out of memory: try fewer or smaller images, or a lower precision."
     return f"Something went wrong ({type(exc).__name__}: {exc}). The previous result is kept."
+
+
+def engine_problem(exc: TitaError, settings: FusionSettings) -> str:
+    """Why no model loaded, in the window's terms: the core's message for missing shipped weights
+    speaks of command-line flags."""
+    if settings.model_path is None and not DEFAULT_WEIGHTS.is_file():
+        return NO_SHIPPED_WEIGHTS
+    return str(exc)
+
+
+def job_stages(method: str, options: FuseOptions, preview_side: int, longest: int
+               ) -> list[tuple[str, FuseOptions]]:
+    """(stage, options) in the order they run. TITA takes seconds even at preview size on a CPU, so
+    the classical baseline on the preview-size sources (milliseconds) comes first, then the TITA
+    preview (when the sources are larger than it), then the full size. The baselines themselves are
+    fast enough to go straight to the full size; a preview side of 0 turns the previews off."""
+    if method != "tita" or preview_side <= 0:
+        return [("full", options)]
+    preview = replace(options, preview_max_side=preview_side)
+    stages = []
+    if PREVIEW_BASELINE in baseline_names():
+        stages.append((BASELINE, replace(preview, method=PREVIEW_BASELINE, want_maps=False)))
+    if preview_side < longest:
+        stages.append(("preview", preview))
+    return [*stages, ("full", options)]
 
 
 @dataclass(frozen=True)
@@ -111,7 +140,7 @@ class FusionWorker(QObject):
             status = EngineStatus(True, self._engine.trained, self._engine.description)
         except TitaError as exc:
             log.warning("no TITA model: %s", exc)
-            status = EngineStatus(False, problem=str(exc))
+            status = EngineStatus(False, problem=engine_problem(exc, settings))
         self.engine_status.emit(status)
 
     @Slot(object)
@@ -141,13 +170,10 @@ class FusionWorker(QObject):
             method = FALLBACK_METHOD if FALLBACK_METHOD in names or not names else names[0]
             notes.append(f"no TITA weights loaded: fused with the {method} baseline")
         options = FuseOptions(method=method, align=job.settings.align, want_maps=method == "tita")
-        longest = max(max(s.shape) for s in job.sources)
-        stages = [("full", None)]
-        if method == "tita" and 0 < job.settings.preview_side < longest:
-            stages.insert(0, ("preview", job.settings.preview_side))
-        for stage, side in stages:
-            result = fuse_sources(job.sources, replace(options, preview_max_side=side),
-                                  self._engine, self._progress_fn(job.job_id, stage),
+        for stage, stage_options in job_stages(method, options, job.settings.preview_side,
+                                               max(max(s.shape) for s in job.sources)):
+            progress = None if stage == BASELINE else self._progress_fn(job.job_id, stage)  # it is instant
+            result = fuse_sources(job.sources, stage_options, self._engine, progress,
                                   lambda: self._stale(job.job_id))
             if self._stale(job.job_id):
                 raise Cancelled("fusion cancelled")
