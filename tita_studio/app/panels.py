@@ -61,32 +61,40 @@ class ThumbnailStrip(QListWidget):
 
     def show_sources(self, sources: list[LoadedSource]) -> None:
         self.clear()
+        for button in self.remove_buttons:
+            button.deleteLater()
         self.remove_buttons = []
         for row, s in enumerate(sources):
             small = s.display[:: max(1, s.display.shape[0] // 72), :: max(1, s.display.shape[1] // 96)]
             item = QListWidgetItem(QIcon(to_pixmap(np.ascontiguousarray(small))), s.name)
             item.setToolTip(s.source.describe())
             self.addItem(item)
-            self.setItemWidget(item, self._remove_corner(row, s.name))
+            self.remove_buttons.append(self._remove_button(row, s.name))
+        self._place_buttons()
 
-    def _remove_corner(self, row: int, name: str) -> QWidget:
-        """A see-through cover of the item with a × in its top-right corner: visible, so removing a
-        source needs no hidden key. Clicks elsewhere on it fall through to the list (selection)."""
-        button = QToolButton()
+    def _remove_button(self, row: int, name: str) -> QToolButton:
+        """A × on the thumbnail's corner, so removing a source needs no hidden key. It is a child of the
+        viewport, not an item widget: in icon mode those only get the caption's rectangle."""
+        button = QToolButton(self.viewport())
         button.setText("×")
         button.setToolTip(f"Remove {name}")
-        button.setAutoRaise(True)
-        button.setStyleSheet("QToolButton { background: rgba(255, 255, 255, 200); border-radius: 8px;"
-                             " font-weight: bold; padding: 0 4px }"
-                             " QToolButton:hover { background: #e04040; color: white }")
+        button.setFixedSize(18, 18)
+        button.setStyleSheet("QToolButton { background: rgba(255, 255, 255, 210); border: 1px solid #888;"
+                             " border-radius: 9px; font-weight: bold }"
+                             " QToolButton:hover { background: #d03030; color: white }")
         button.clicked.connect(lambda: self.remove_requested.emit(row))
-        self.remove_buttons.append(button)
-        cover = QWidget()
-        lay = QHBoxLayout(cover)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addStretch(1)
-        lay.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
-        return cover
+        button.show()
+        return button
+
+    def _place_buttons(self) -> None:
+        for row, button in enumerate(self.remove_buttons):
+            rect = self.visualItemRect(self.item(row))
+            button.move(rect.right() - button.width() - 2, rect.top() + 2)
+
+    def updateGeometries(self) -> None:
+        """Items move on layout (resize, new sources): their buttons follow."""
+        super().updateGeometries()
+        self._place_buttons()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.currentRow() >= 0:
