@@ -86,7 +86,8 @@ def load_official_file(path: Path) -> TITA:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for truncated / foreign files
-        raise ModelFileError(f"{path}: cannot be read as a PyTorch checkpoint ({exc})") from exc
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFileError(f"{path}: cannot be read as a PyTorch checkpoint ({first_line})") from exc
     if not isinstance(state, Mapping):
         raise ModelFileError(f"{path}: holds a {type(state).__name__}, not a state dict")
     return from_official(state)
