@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tita_studio.baselines import BASELINES, PARAMETERS
+from tita_studio.engine.runner import EngineConfig
 from tita_studio.errors import Cancelled, InputError, TitaError
 from tita_studio.evaluation.cache import Entry, ResultCache, entry_key, file_digest, quantised
 from tita_studio.evaluation.datasets import Dataset, EvalItem, LayoutConfig, discover
@@ -42,6 +43,7 @@ class EvalConfig:
     mef_metric: str = "MEF-SSIM"  # always scored for exposure fusion and for sequences
     layout: LayoutConfig = field(default_factory=LayoutConfig)
     cache_dir: str = "cache"  # under the output folder
+    engine: EngineConfig = field(default_factory=EngineConfig)  # how tita runs (precision and tiles enter the key)
 
 
 @dataclass
@@ -102,7 +104,7 @@ def _finite(value: float) -> float | None:
 class _Tita:
     """The network for the `tita` method, loaded once, with its weights' digest for the cache."""
 
-    def __init__(self, model: Path | None, notes: list[str]) -> None:
+    def __init__(self, model: Path | None, notes: list[str], engine: EngineConfig) -> None:
         self.engine = None
         self.digest: str | None = None
         self.skip_reason: str | None = None
@@ -112,7 +114,7 @@ class _Tita:
         if not path.is_file():
             self.skip_reason = f"skipped: no TITA weights ({DEFAULT_WEIGHTS.name} is not in models/, no --model)"
             return
-        self.engine = load_engine(path)
+        self.engine = load_engine(path, engine)
         self.digest = file_digest(path)
         if not self.engine.trained:
             notes.append(f"tita used UNTRAINED weights ({path.name}): its numbers say nothing about TITA")
@@ -146,7 +148,7 @@ def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: 
         for dataset in found:
             dataset.items = dataset.items[:limit]
     report = EvalReport(convention, found, names, notes=held_notes)
-    tita = _Tita(Path(model) if model is not None else None, report.notes) if TITA in names else None
+    tita = _Tita(Path(model) if model is not None else None, report.notes, cfg.engine) if TITA in names else None
     if tita is not None and tita.skip_reason:
         report.methods = [n for n in names if n != TITA]
         report.skipped[TITA] = tita.skip_reason
@@ -176,6 +178,8 @@ def _evaluate_one(dataset: Dataset, item: EvalItem, method: str, requested: list
                   cfg: EvalConfig, cache: ResultCache, tita: _Tita | None, report: EvalReport) -> Row | None:
     options = _options(dataset, item, method, cfg)
     parameters = {"method": PARAMETERS.get(method, {}), "fuse": asdict(options)}
+    if method == TITA:
+        parameters["engine"] = {"precision": cfg.engine.precision, "tile": cfg.engine.tiles.tile}
     key = entry_key(item.sources, method, parameters, tita.digest if method == TITA and tita else None)
     wanted = metrics_for(len(item.sources), dataset.task, requested, convention, cfg)
     cached = cache.load(key)
