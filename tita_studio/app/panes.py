@@ -38,6 +38,20 @@ from tita_studio.app.state import ViewState
 _HUGE = 1e6  # scene rect half-size: centerOn is never clamped, so every pane can follow the shared centre
 
 
+def accept_url_drag(event: QDragEnterEvent | QDragMoveEvent) -> None:
+    """Accept a drag that carries URLs (files), for drag-enter and drag-move alike."""
+    if event.mimeData().hasUrls():
+        event.acceptProposedAction()
+
+
+def take_dropped_paths(event: QDropEvent) -> list[str]:
+    """The local files of a drop; the drop is accepted when there is at least one."""
+    paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+    if paths:
+        event.acceptProposedAction()
+    return paths
+
+
 class ImagePane(QGraphicsView):
     """One image (plus optional overlay, swipe layer and inspect marks) in scene = result pixel units."""
 
@@ -213,17 +227,13 @@ class ImagePane(QGraphicsView):
 
     # file drops (dragMoveEvent too: the default hands it to the scene, which rejects it)
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+        accept_url_drag(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+        accept_url_drag(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
+        if paths := take_dropped_paths(event):
             self.files_dropped.emit(paths)
 
 

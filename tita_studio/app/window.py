@@ -35,7 +35,7 @@ from tita_studio.app.panels import (
     SettingsPanel,
     ThumbnailStrip,
 )
-from tita_studio.app.panes import ImagePane, PaneGrid
+from tita_studio.app.panes import ImagePane, PaneGrid, accept_url_drag, take_dropped_paths
 from tita_studio.app.presenter import StudioPresenter
 from tita_studio.app.settings_store import SettingsStore
 from tita_studio.app.state import BASELINE, Outcome, StudioModel
@@ -457,17 +457,13 @@ class MainWindow(QMainWindow):
 
     # drops anywhere on the window
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+        accept_url_drag(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+        accept_url_drag(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
+        if paths := take_dropped_paths(event):
             self.open_paths(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
