@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import tomllib
-
 from tita_studio.errors import InputError
 from tita_studio.evaluation.datasets import Dataset
 from tita_studio.pipeline.io import READ_SUFFIXES
+from tita_studio.toml_file import read_toml
 
 
 @dataclass(frozen=True)
@@ -52,14 +51,7 @@ def parse_id(text: str) -> SceneId:
 
 def read_holdout(path: str | Path) -> list[SceneId]:
     """The ids of a holdout TOML, in file order without repeats; InputError for a missing or malformed file."""
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such held-out list") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from exc
-    table = data.get("holdout")
+    table = read_toml(path, "no such held-out list").get("holdout")
     if not isinstance(table, dict):
         raise InputError(f"{path}: no [holdout] table (expected [holdout] TASK = [\"FOLDER/NAME\", ...])")
     ids: dict[tuple[tuple[str, ...], str], SceneId] = {}

@@ -10,10 +10,9 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from tita_studio.errors import InputError
 from tita_studio.model.config import TITAConfig
+from tita_studio.toml_file import read_toml
 
 TASKS: tuple[str, ...] = ("IVF", "MEF", "MFF")
 UNSEEN_TASKS: tuple[str, ...] = ("MIF", "PAN")
@@ -193,13 +192,7 @@ def resolve_paths(cfg: TrainConfig, base_dir: Path) -> TrainConfig:
 def load_config(path: Path) -> TrainConfig:
     """Read a TOML training config; every problem is an InputError naming the file."""
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such config file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from exc
+    data = read_toml(path, "no such config file")
     try:
         return config_from_dict(data, path.resolve().parent)
     except (TypeError, ValueError) as exc:

@@ -18,12 +18,12 @@ from typing import Any
 
 import cv2
 import numpy as np
-import tomllib
 import torch
 
 from tita_studio.errors import InputError, TitaError
 from tita_studio.pipeline.colour import split
 from tita_studio.pipeline.io import READ_SUFFIXES, read_image
+from tita_studio.toml_file import read_toml
 from tita_studio.training.config import TASKS, UNSEEN_TASKS, DataConfig, SyntheticMFFConfig
 
 log = logging.getLogger(__name__)
@@ -154,14 +154,8 @@ def load_scenes(root: Path, folders: Iterable[str], min_side: int, max_side: int
 # ---- held-out list ----------------------------------------------------------------------------
 def read_holdout(path: Path) -> frozenset[str]:
     """The held-out scene ids of a holdout TOML file ([holdout] TASK = [ids])."""
-    try:
-        with open(path, "rb") as fh:
-            table = tomllib.load(fh).get("holdout", {})
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such held-out list (tita-studio train CONFIG --write-holdout makes one)"
-                         ) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from exc
+    table = read_toml(path, "no such held-out list (tita-studio train CONFIG --write-holdout makes one)"
+                      ).get("holdout", {})
     return frozenset(i for ids in table.values() for i in ids)
 
 
