@@ -14,7 +14,7 @@ from tita_studio.app.config import MetricsConfig
 from tita_studio.app.overlays import OverlayImage, compute_overlay
 from tita_studio.app.readout import sample_text
 from tita_studio.app.settings_store import SettingsStore
-from tita_studio.app.state import EngineStatus, LoadedSource, Outcome, StudioModel
+from tita_studio.app.state import EngineStatus, Outcome, StudioModel
 from tita_studio.app.worker import FusionController, baseline_results, read_sources, score_methods
 from tita_studio.pipeline.fuse import _is_ir_visible
 from tita_studio.pipeline.io import READ_SUFFIXES, SourceImage
@@ -257,6 +257,3 @@ class StudioPresenter(QObject):
     def _on_metrics(self, task_id: int, table: object) -> None:
         for method, row in table.items():
             self.model.set_metrics(method, row)
-
-    def source_for_pane(self, index: int) -> LoadedSource | None:
-        return self.model.sources[index] if 0 <= index < len(self.model.sources) else None
