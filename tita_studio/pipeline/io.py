@@ -512,10 +512,21 @@ def _encode_tiff(samples: np.ndarray, exif: Image.Exif, icc: bytes | None) -> by
     return md.patch_tiff_sub_ifds(buffer.getvalue(), exif)
 
 
+def _read_umask() -> int:
+    """The process umask (read once at import: os.umask can only be read by setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def atomic_write(out: Path, data: bytes) -> None:
     """Temp file in the output's folder, fsync, rename: a reader never sees half a file."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; an output gets the usual permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
