@@ -9,6 +9,7 @@ import torch
 
 from tita_studio import __version__
 from tita_studio.engine.device import resolve_device
+from tita_studio.model.weights import read_info
 from tita_studio.paths import DEFAULT_WEIGHTS
 
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     precision = "bfloat16" if device.type == "cpu" else "float16"
     print(f"precision   float32 (reduced: {precision} available)")
     if DEFAULT_WEIGHTS.exists():
-        print(f"model       {DEFAULT_WEIGHTS}")
+        print(f"model       {read_info(DEFAULT_WEIGHTS).describe()} in {DEFAULT_WEIGHTS.parent}")
     else:
         print(f"model       none shipped yet ({DEFAULT_WEIGHTS.name} missing): TITA fusion needs --model")
     return 0
