@@ -104,7 +104,7 @@ class _Steps:
     """Splits one progress bar over several sub-tasks of known relative cost."""
 
     def __init__(self, progress: ProgressFn | None, weights: Sequence[float]) -> None:
-        self.progress, self.weights, self.done = progress, list(weights), 0.0
+        self.progress, self.weights = progress, list(weights)
         self.total = sum(self.weights) or 1.0
 
     def sub(self, i: int) -> ProgressFn:
