@@ -124,7 +124,7 @@ def test_attention_probe_matches_a_full_forward(pair):
         q, k, _ = blk.attn_B.split(wb, wa, 64)
         logits = (q @ k.transpose(-1, -2)) * 10**-0.5 + blk.attn_B.bias()
         order = grid.order(True)
-        pos = int(torch.nonzero(order == 60 * 64 + 3)[0, 0])
+        pos = int(torch.nonzero(order.index == 60 * 64 + 3)[0, 0])
         win, tok = divmod(pos, 64)
         if win >= grid.n_interior:
             logits[0, win] += grid.border_mask[win - grid.n_interior]

@@ -203,7 +203,7 @@ class TITA(nn.Module):
         blk = self.isf[block]
         ws, n = grid.ws, grid.ws * grid.ws
         order = grid.order(blk.shifted)
-        pos = int(torch.nonzero(order == row * grid.width + col)[0, 0])
+        pos = int(torch.nonzero(order.index == row * grid.width + col)[0, 0])
         win, token = divmod(pos, n)
         wa, wb = blk.windows(ta, tb, grid)
         query, other, attn = (wa, wb, blk.attn_A) if stream == "A" else (wb, wa, blk.attn_B)
@@ -211,6 +211,6 @@ class TITA(nn.Module):
         mask = grid.border_mask[win - grid.n_interior] if border else None
         span = slice(win * n, (win + 1) * n)
         probs = attn.probabilities(query[0, span], other[0, span], mask)
-        keys = order[span].view(ws, ws).cpu()
+        keys = order.index[span].view(ws, ws).cpu()
         return AttentionProbe(probs[:, token].reshape(-1, ws, ws).float(), keys[:, 0] // grid.width,
                               keys[0, :] % grid.width, block, stream)

@@ -1,8 +1,9 @@
 """Window geometry shared by every attention block, computed once per feature-map size.
 
 Tokens travel as (B, H, W, C). A block gathers them into window order with ONE index_select (the
-cyclic shift of shifted blocks is folded into the index) and adds its output back with ONE index_add
-(which is also the residual), instead of roll + partition + reverse + roll + add.
+cyclic shift of shifted blocks is folded into the index) and puts its output back with one more (by the
+inverse permutation) added to the residual, instead of roll + partition + reverse + roll + add. Both
+directions, and their gradients, are parallel gathers (index_add, the scatter, is several times slower).
 
 On shifted grids, windows are ordered interior first: only the last window row and column see the
 -100 shift mask, so the interior runs with the shared (1, heads, N, N) bias in SDPA's fused kernel
@@ -12,12 +13,14 @@ and only the border windows carry their own masks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 MASK_VALUE = -100.0
+EXPLICIT_CHUNK = 64  # windows per explicit-attention chunk: its logits stay in cache (measured)
 
 
 def relative_position_index(ws: int) -> Tensor:
@@ -48,6 +51,41 @@ def _region_mask(height: int, width: int, ws: int, shift: int) -> Tensor:
     return torch.where(labels[:, None, :] != labels[:, :, None], MASK_VALUE, 0.0)
 
 
+class _Permute(torch.autograd.Function):
+    """x.index_select(1, index) for a permutation, whose gradient is a gather by the inverse."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, index: Tensor, inverse: Tensor) -> Tensor:
+        ctx.inverse = inverse
+        return x.index_select(1, index)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
+        return grad.index_select(1, ctx.inverse), None, None
+
+
+@dataclass(frozen=True)
+class TokenOrder:
+    """A window order of the tokens: index[i] is the image position of the i-th token in window order."""
+
+    index: Tensor
+    inverse: Tensor
+
+    @classmethod
+    def of(cls, index: Tensor) -> TokenOrder:
+        inverse = torch.empty_like(index)
+        inverse[index] = torch.arange(index.numel(), device=index.device)
+        return cls(index, inverse)
+
+    def to_windows(self, x: Tensor) -> Tensor:
+        """(B, H, W, C) or (B, L, C) in image order -> (B, L, C) in window order."""
+        return _Permute.apply(x.reshape(x.shape[0], -1, x.shape[-1]), self.index, self.inverse)
+
+    def to_image(self, x: Tensor) -> Tensor:
+        """(B, L, ...) in window order -> (B, L, ...) in image order."""
+        return _Permute.apply(x, self.inverse, self.index)
+
+
 @dataclass
 class WindowGrid:
     """Token orders and shift masks of one padded feature map, shared by all blocks of a forward."""
@@ -56,8 +94,8 @@ class WindowGrid:
     width: int
     ws: int
     shift: int
-    plain_order: Tensor  # (L,) image index of each token in window order
-    shifted_order: Tensor  # (L,) the same for the shifted grid, interior windows first
+    plain_order: TokenOrder
+    shifted_order: TokenOrder  # interior windows first
     n_interior: int  # shifted-grid windows that need no mask
     border_mask: Tensor  # (nW - n_interior, N, N)
 
@@ -69,36 +107,31 @@ class WindowGrid:
         is_border = (mask != 0).flatten(1).any(1)
         order = torch.cat([torch.nonzero(~is_border).flatten(), torch.nonzero(is_border).flatten()])
         n_interior = int((~is_border).sum())
-        return cls(height, width, ws, shift, plain.to(device), shifted[order].reshape(-1).to(device),
-                   n_interior, mask[is_border].to(device))
+        return cls(height, width, ws, shift, TokenOrder.of(plain.to(device)),
+                   TokenOrder.of(shifted[order].reshape(-1).to(device)), n_interior, mask[is_border].to(device))
 
     @property
     def tokens(self) -> int:
         return self.height * self.width
 
-    def order(self, shifted: bool) -> Tensor:
+    def order(self, shifted: bool) -> TokenOrder:
         return self.shifted_order if shifted else self.plain_order
 
 
-def gather(x: Tensor, order: Tensor) -> Tensor:
+def gather(x: Tensor, order: TokenOrder) -> Tensor:
     """(B, H, W, C) or (B, L, C) -> (B, L, C) in window order."""
-    return x.reshape(x.shape[0], -1, x.shape[-1]).index_select(1, order)
+    return order.to_windows(x)
 
 
-def scatter_add(x: Tensor, order: Tensor, windows: Tensor) -> Tensor:
+def scatter_add(x: Tensor, order: TokenOrder, windows: Tensor) -> Tensor:
     """x + windows put back in image order; in place when no gradient is being recorded."""
-    flat = x.view(x.shape[0], -1, x.shape[-1])
-    if torch.is_grad_enabled() and (x.requires_grad or windows.requires_grad):
-        return flat.index_add(1, order, windows.to(x.dtype)).view_as(x)
-    flat.index_add_(1, order, windows.to(x.dtype))
-    return x
+    delta = order.to_image(windows.to(x.dtype)).view_as(x)
+    return residual_add(x, delta)
 
 
-def scatter(values: Tensor, order: Tensor, grid: WindowGrid) -> Tensor:
+def scatter(values: Tensor, order: TokenOrder, grid: WindowGrid) -> Tensor:
     """(B, L, ...) per-token values in window order -> (B, H, W, ...) in image order."""
-    out = torch.empty_like(values)
-    out[:, order] = values
-    return out.view(values.shape[0], grid.height, grid.width, *values.shape[2:])
+    return order.to_image(values).view(values.shape[0], grid.height, grid.width, *values.shape[2:])
 
 
 def residual_add(x: Tensor, delta: Tensor) -> Tensor:
@@ -108,22 +141,49 @@ def residual_add(x: Tensor, delta: Tensor) -> Tensor:
     return x.add_(delta)
 
 
+def _explicit_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:
+    """softmax(q k^T / sqrt(d) + mask) v with plain matmuls: on the CPU this beats SDPA in bfloat16 (2x,
+    cache-sized chunks) and whenever a gradient is needed (4x: SDPA's math path there checks every row
+    for -inf and cannot use its fused kernel because the bias table needs a gradient)."""
+    scale = q.shape[-1] ** -0.5
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v, mask)):
+        return torch.softmax(torch.matmul(q * scale, k.transpose(-1, -2)) + mask, -1) @ v
+    out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    per_mask = mask.shape[0] != 1
+    for i in range(0, q.shape[0], EXPLICIT_CHUNK):
+        part = slice(i, i + EXPLICIT_CHUNK)
+        logits = torch.matmul(q[part], k[part].transpose(-1, -2)).mul_(scale)
+        logits.add_(mask[part] if per_mask else mask)
+        torch.matmul(torch.softmax(logits, -1), v[part], out=out[part])
+    return out
+
+
+def attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:
+    """Attention of (W, heads, N, d) windows under an additive (1 or W, heads, N, N) mask, with the
+    kernel that is fastest for this device, precision and gradient need (see _explicit_attention)."""
+    mask = mask.to(q.dtype).contiguous()
+    explicit = q.device.type == "cpu" and (q.dtype != torch.float32 or (
+        torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v, mask))))
+    if explicit:
+        return _explicit_attention(q, k, v, mask)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+
 def window_sdpa(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, grid: WindowGrid, shifted: bool) -> Tensor:
     """Attention inside windows with the relative-position bias (and the shift mask on shifted grids).
 
     q, k, v: (B, nW, heads, N, d); returns (B, nW, heads, N, d).
     """
     b = q.shape[0]
-    bias = bias.to(q.dtype).unsqueeze(0)
+    bias = bias.unsqueeze(0)
     if not shifted or grid.n_interior == q.shape[1]:
-        out = F.scaled_dot_product_attention(q.flatten(0, 1), k.flatten(0, 1), v.flatten(0, 1), attn_mask=bias)
-        return out.unflatten(0, (b, -1))
+        return attend(q.flatten(0, 1), k.flatten(0, 1), v.flatten(0, 1), bias).unflatten(0, (b, -1))
     n = grid.n_interior
     parts = []
     if n:
-        inner = F.scaled_dot_product_attention(q[:, :n].flatten(0, 1), k[:, :n].flatten(0, 1),
-                                               v[:, :n].flatten(0, 1), attn_mask=bias)
+        inner = attend(q[:, :n].flatten(0, 1), k[:, :n].flatten(0, 1), v[:, :n].flatten(0, 1), bias)
         parts.append(inner.unflatten(0, (b, -1)))
-    mask = grid.border_mask.to(q.dtype).unsqueeze(1) + bias
-    parts.append(F.scaled_dot_product_attention(q[:, n:], k[:, n:], v[:, n:], attn_mask=mask))
+    mask = (grid.border_mask.to(bias.dtype).unsqueeze(1) + bias).repeat(b, 1, 1, 1)
+    border = attend(q[:, n:].flatten(0, 1), k[:, n:].flatten(0, 1), v[:, n:].flatten(0, 1), mask)
+    parts.append(border.unflatten(0, (b, -1)))
     return torch.cat(parts, 1) if len(parts) > 1 else parts[0]
