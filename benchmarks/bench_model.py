@@ -1,11 +1,15 @@
 """Network speed and memory, as ratios against measurements made in the same process.
 
 For 256, 512 and 1024 square pairs and each precision: seconds per megapixel, achieved GFLOP/s
-(analytic count of the network's multiply-adds, x2) and that as a fraction of the peak matmul
-GFLOP/s of a large square matmul measured here first. `--rss` fuses a 24-megapixel pair through the
-tiled engine in a child process and reports its peak resident memory and time.
+(analytic count of the network's multiply-adds, x2), that as a fraction of the peak matmul GFLOP/s
+of a large square matmul measured here first, and the speed-up over the reference implementation
+(`reference_tita.py`: the published computation written the way the reference writes it, float32)
+timed in the same process on the same pair, for sizes up to --reference-max. `--rss` fuses a
+24-megapixel pair through the tiled engine in a child process and reports its peak resident memory
+and time.
 
-    python benchmarks/bench_model.py [--sizes 256 512 1024] [--precisions float32 bfloat16] [--rss]
+    python benchmarks/bench_model.py [--sizes 256 512 1024] [--precisions float32 bfloat16]
+                                     [--reference-max 512] [--rss]
 """
 
 from __future__ import annotations
@@ -19,12 +23,11 @@ import sys
 import time
 
 import torch
+from reference_tita import ReferenceTITA  # benchmarks/ is on sys.path when run as a script
 
 from tita_studio.engine.allocator import keep_freed_memory
 from tita_studio.engine.device import autocast, resolve_device
 from tita_studio.model import TITA, TITAConfig
-
-REFERENCE_S_PER_MP = 200.0  # the published implementation, float32, 2-core CPU (issue #2's measurement)
 
 
 def macs_per_pixel(cfg: TITAConfig) -> int:
@@ -58,7 +61,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def time_forward(net: TITA, size: int, precision: str, device: torch.device, reps: int) -> float:
+def time_forward(net: torch.nn.Module, size: int, precision: str, device: torch.device, reps: int) -> float:
     a = torch.rand(1, 1, size, size, device=device)
     b = torch.rand(1, 1, size, size, device=device)
     with torch.inference_mode(), autocast(device, precision):
@@ -105,6 +108,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--variant", default="studio", choices=["studio", "official"])
     parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--reference-max", type=int, default=512,
+                        help="time the reference implementation at sizes up to this (0: never)")
     parser.add_argument("--rss", action="store_true", help="also fuse a 24 MP pair in a child process")
     parser.add_argument("--rss-precision", default="bfloat16")
     parser.add_argument("--rss-tiles", type=int, default=0,
@@ -121,6 +126,7 @@ def main() -> None:
                                      else ["float32", "bfloat16", "float16"])
     cfg = TITAConfig(variant=args.variant)
     net = TITA(cfg).eval().to(device)
+    reference = ReferenceTITA().eval().to(device)
     flop_per_px = 2 * macs_per_pixel(cfg)
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, {args.variant} variant, "
           f"{flop_per_px / 1e6:.2f} MFLOP per pixel")
@@ -131,12 +137,18 @@ def main() -> None:
         print(f"peak matmul {p}: {peaks[p]:.0f} GFLOP/s (2048x2048)")
     print(f"{'size':>6} {'precision':>9} {'seconds':>8} {'s/MP':>7} {'GFLOP/s':>8} {'of peak':>8} {'vs ref':>7}")
     for size in args.sizes:
+        mp = size * size / 1e6
+        ref_seconds = None
+        if size <= args.reference_max:
+            ref_seconds = time_forward(reference, size, "float32", device, 1)
+            print(f"{size:>6} {'reference':>9} {ref_seconds:8.2f} {ref_seconds / mp:7.1f} "
+                  f"{flop_per_px * size * size / ref_seconds / 1e9:8.1f} {'':>8} {1:6.1f}x", flush=True)
         for p in precisions:
             seconds = time_forward(net, size, p, device, args.reps)
-            mp = size * size / 1e6
             gflops = flop_per_px * size * size / seconds / 1e9
+            ratio = f"{ref_seconds / seconds:6.1f}x" if ref_seconds else f"{'-':>7}"
             print(f"{size:>6} {p:>9} {seconds:8.2f} {seconds / mp:7.1f} {gflops:8.1f} {gflops / peaks[p]:8.1%} "
-                  f"{REFERENCE_S_PER_MP / (seconds / mp):6.1f}x", flush=True)
+                  f"{ratio}", flush=True)
     if args.rss:
         out = subprocess.run([sys.executable, __file__, "--rss-child", "4000", "6000", args.rss_precision,
                               str(args.rss_tiles)], capture_output=True, text=True, check=True)
