@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tita_studio.model.windows import WindowGrid, relative_position_index, window_sdpa
+from tita_studio.model.windows import WindowGrid, relative_position_index, window_attention
 
 
 class Mlp(nn.Module):
@@ -72,7 +72,7 @@ class WindowSelfAttention(RelativeBias):
         b, n_tok, c = x.shape
         n = grid.ws * grid.ws
         qkv = self.qkv(x).view(b, n_tok // n, n, 3, self.heads, c // self.heads).permute(3, 0, 1, 4, 2, 5)
-        out = window_sdpa(qkv[0], qkv[1], qkv[2], self.bias(), grid, shifted)
+        out = window_attention(qkv[0], qkv[1], qkv[2], self.bias(), grid, shifted)
         return self.proj(out.transpose(2, 3).reshape(b, n_tok, c))
 
 
@@ -97,7 +97,7 @@ class WindowCrossAttention(RelativeBias):
     def forward(self, query: Tensor, other: Tensor, grid: WindowGrid, shifted: bool) -> Tensor:
         b, n_tok, c = query.shape
         q, k, v = self.split(query, other, grid.ws * grid.ws)
-        out = window_sdpa(q, k, v, self.bias(), grid, shifted)
+        out = window_attention(q, k, v, self.bias(), grid, shifted)
         return self.proj(out.transpose(2, 3).reshape(b, n_tok, c))
 
     def probabilities(self, query: Tensor, other: Tensor, mask: Tensor | None) -> Tensor:

@@ -134,9 +134,14 @@ def scatter(values: Tensor, order: TokenOrder, grid: WindowGrid) -> Tensor:
     return order.to_image(values).view(values.shape[0], grid.height, grid.width, *values.shape[2:])
 
 
+def records_grad(*tensors: Tensor) -> bool:
+    """Whether autograd records an operation on these tensors (otherwise in-place and chunked work is safe)."""
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
 def residual_add(x: Tensor, delta: Tensor) -> Tensor:
     """x + delta, in place when no gradient is being recorded (saves one full-size allocation)."""
-    if torch.is_grad_enabled() and (x.requires_grad or delta.requires_grad):
+    if records_grad(x, delta):
         return x + delta
     return x.add_(delta)
 
@@ -146,7 +151,7 @@ def _explicit_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor
     cache-sized chunks) and whenever a gradient is needed (4x: SDPA's math path there checks every row
     for -inf and cannot use its fused kernel because the bias table needs a gradient)."""
     scale = q.shape[-1] ** -0.5
-    if torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v, mask)):
+    if records_grad(q, k, v, mask):
         return torch.softmax(torch.matmul(q * scale, k.transpose(-1, -2)) + mask, -1) @ v
     out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
     per_mask = mask.shape[0] != 1
@@ -162,14 +167,12 @@ def attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:
     """Attention of (W, heads, N, d) windows under an additive (1 or W, heads, N, N) mask, with the
     kernel that is fastest for this device, precision and gradient need (see _explicit_attention)."""
     mask = mask.to(q.dtype).contiguous()
-    explicit = q.device.type == "cpu" and (q.dtype != torch.float32 or (
-        torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v, mask))))
-    if explicit:
+    if q.device.type == "cpu" and (q.dtype != torch.float32 or records_grad(q, k, v, mask)):
         return _explicit_attention(q, k, v, mask)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
 
 
-def window_sdpa(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, grid: WindowGrid, shifted: bool) -> Tensor:
+def window_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, grid: WindowGrid, shifted: bool) -> Tensor:
     """Attention inside windows with the relative-position bias (and the shift mask on shifted grids).
 
     q, k, v: (B, nW, heads, N, d); returns (B, nW, heads, N, d).
