@@ -126,7 +126,6 @@ def main() -> None:
                                      else ["float32", "bfloat16", "float16"])
     cfg = TITAConfig(variant=args.variant)
     net = TITA(cfg).eval().to(device)
-    reference = ReferenceTITA().eval().to(device)
     flop_per_px = 2 * macs_per_pixel(cfg)
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, {args.variant} variant, "
           f"{flop_per_px / 1e6:.2f} MFLOP per pixel")
@@ -136,10 +135,12 @@ def main() -> None:
         peaks[p] = peak_gflops(dtype, device)
         print(f"peak matmul {p}: {peaks[p]:.0f} GFLOP/s (2048x2048)")
     print(f"{'size':>6} {'precision':>9} {'seconds':>8} {'s/MP':>7} {'GFLOP/s':>8} {'of peak':>8} {'vs ref':>7}")
+    reference = None
     for size in args.sizes:
         mp = size * size / 1e6
         ref_seconds = None
         if size <= args.reference_max:
+            reference = reference or ReferenceTITA().eval().to(device)
             ref_seconds = time_forward(reference, size, "float32", device, 1)
             print(f"{size:>6} {'reference':>9} {ref_seconds:8.2f} {ref_seconds / mp:7.1f} "
                   f"{flop_per_px * size * size / ref_seconds / 1e9:8.1f} {'':>8} {1:6.1f}x", flush=True)

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from tita_studio.model.config import TITAConfig
 from tita_studio.model.layers import DropPath, Mlp, WindowCrossAttention, WindowSelfAttention
-from tita_studio.model.windows import WindowGrid, gather, residual_add, scatter, scatter_add
+from tita_studio.model.windows import WindowGrid, residual_add, scatter, scatter_add
 
 
 class SwinBlock(nn.Module):
@@ -30,7 +30,7 @@ class SwinBlock(nn.Module):
     def forward(self, x: Tensor, grid: WindowGrid) -> Tensor:
         """x: (B, H, W, C) -> (B, H, W, C); may update x in place under inference."""
         order = grid.order(self.shifted)
-        y = self.attn(gather(self.norm1(x), order), grid, self.shifted)
+        y = self.attn(order.to_windows(self.norm1(x)), grid, self.shifted)
         x = scatter_add(x, order, self.drop_path(y))
         return residual_add(x, self.drop_path(self.mlp(self.norm2(x))))
 
@@ -117,7 +117,7 @@ class ISFBlock(nn.Module):
     def windows(self, a: Tensor, b: Tensor, grid: WindowGrid) -> tuple[Tensor, Tensor]:
         """Normalised tokens of both streams in this block's window order, (B, L, C)."""
         order = grid.order(self.shifted)
-        return gather(self.norm1_A(a), order), gather(self.norm1_B(b), order)
+        return order.to_windows(self.norm1_A(a)), order.to_windows(self.norm1_B(b))
 
     def window_outputs(self, a: Tensor, b: Tensor, grid: WindowGrid) -> tuple[Tensor, Tensor]:
         """Window cross-attention outputs x (A's queries) and y (B's queries), in window order."""

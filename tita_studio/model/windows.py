@@ -6,8 +6,8 @@ inverse permutation) added to the residual, instead of roll + partition + revers
 directions, and their gradients, are parallel gathers (index_add, the scatter, is several times slower).
 
 On shifted grids, windows are ordered interior first: only the last window row and column see the
--100 shift mask, so the interior runs with the shared (1, heads, N, N) bias in SDPA's fused kernel
-and only the border windows carry their own masks.
+-100 shift mask, so the interior runs with the shared (1, heads, N, N) bias and only the border
+windows carry their own masks. `attend` picks the attention kernel (SDPA or plain matmuls).
 """
 
 from __future__ import annotations
@@ -116,11 +116,6 @@ class WindowGrid:
 
     def order(self, shifted: bool) -> TokenOrder:
         return self.shifted_order if shifted else self.plain_order
-
-
-def gather(x: Tensor, order: TokenOrder) -> Tensor:
-    """(B, H, W, C) or (B, L, C) -> (B, L, C) in window order."""
-    return order.to_windows(x)
 
 
 def scatter_add(x: Tensor, order: TokenOrder, windows: Tensor) -> Tensor:
