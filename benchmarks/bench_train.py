@@ -1,9 +1,10 @@
 """Training-step speed per precision, measured in one process (batch 8 of 64x64, studio variant, FAMO).
 
 A step is what the trainer runs: forward, the published loss, backward, Adam, EMA, and FAMO's second
-forward on the same batch. Precisions are interleaved step by step, so load from other processes on a
-shared machine hits them alike; the process CPU time per step divided by the thread count is printed too,
-an estimate of the wall time on an idle machine that such load inflates much less than the wall time.
+forward on the same batch; the median time of each of those phases is printed too. Precisions are
+interleaved step by step, so load from other processes on a shared machine hits them alike; the process
+CPU time per step divided by the thread count is printed too, an estimate of the wall time on an idle
+machine that such load inflates much less than the wall time.
 Data are random textures in memory (decoding is not part of a step).
 
 The baseline, timed in the same loop, is the same step with the network replaced by the reference
@@ -30,7 +31,7 @@ from reference_tita import ReferenceTITA  # benchmarks/ is on sys.path when run 
 
 from tita_studio.training.config import FamoConfig, OptimConfig, RunConfig, TrainConfig
 from tita_studio.training.data import BatchSampler, Scene, TrainingData
-from tita_studio.training.trainer import EMA, Trainer
+from tita_studio.training.trainer import EMA, STEP_PHASES, Trainer
 
 
 def make_trainer(precision: str, balancing: str, batch: int, crop: int, run_dir: str) -> Trainer:
@@ -79,13 +80,15 @@ def main() -> None:
             trainers["reference"] = make_reference_trainer(args.balancing, args.batch, args.crop, f"{tmp}/ref")
         times: dict[str, list[float]] = {p: [] for p in trainers}
         cpu: dict[str, list[float]] = {p: [] for p in trainers}
+        phases: dict[str, list[dict[str, float]]] = {p: [] for p in trainers}
         for i in range(args.warmup + args.steps):
             for p, tr in trainers.items():
                 batch = tr.data.sampler.next_batch()
                 t0, c0 = time.perf_counter(), time.process_time()
-                tr.train_step(batch)
+                result = tr.train_step(batch)
                 if i >= args.warmup:
                     times[p].append(time.perf_counter() - t0)
+                    phases[p].append(result.phases)
                     cpu[p].append((time.process_time() - c0) / torch.get_num_threads())
     baseline = statistics.median(times["reference"]) if "reference" in times else None
     for p in times:
@@ -95,6 +98,8 @@ def main() -> None:
         print(f"{p:9s} wall: median {med:6.2f} s/step ({1 / med:.3f} steps/s), min {min(times[p]):.2f} s, "
               f"max {max(times[p]):.2f} s over {len(times[p])} steps; CPU time / threads: median {cpu_med:.2f} s "
               f"({1 / cpu_med:.3f} steps/s){speedup}")
+        parts = ", ".join(f"{k} {statistics.median(ph[k] for ph in phases[p]):.2f}" for k in STEP_PHASES)
+        print(f"{'':9s} median s per phase: {parts}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from tests.training.conftest import tiny_config
 from tita_studio.cli.main import main
 from tita_studio.model.weights import load_weights
 from tita_studio.training.config import TrainConfig
-from tita_studio.training.trainer import CHECKPOINT, WEIGHTS, Trainer
+from tita_studio.training.trainer import CHECKPOINT, STEP_PHASES, WEIGHTS, Trainer
 
 
 def _fixed_loss(trainer: Trainer) -> float:
@@ -35,6 +35,10 @@ def test_short_run_decreases_the_loss(tmp_path: Path) -> None:
     after = _fixed_loss(trainer)
     assert after < 0.7 * before
     assert result.step == 40 and result.weights_path is not None
+    # the phase times partition the step (FAMO recomputes, so every phase took time)
+    last = result.history[-1]
+    assert tuple(last.phases) == STEP_PHASES and all(v > 0 for v in last.phases.values())
+    assert sum(last.phases.values()) == pytest.approx(last.seconds, rel=1e-6)
 
 
 def _params(trainer: Trainer) -> dict[str, torch.Tensor]:

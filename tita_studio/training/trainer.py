@@ -39,6 +39,7 @@ from tita_studio.training.plot import plot_curves, read_csv
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
+STEP_PHASES = ("forward", "loss", "backward", "optimiser", "recompute")  # StepResult.phases, in step order
 WEIGHTS = "tita-studio-ema.safetensors"
 # Config keys that may change between a run and its resume without changing what is computed.
 _RESUMABLE_CHANGES = {
@@ -84,6 +85,7 @@ class StepResult:
     objective: float
     lr: float
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per part of the step (for profiling)
 
 
 @dataclass
@@ -195,6 +197,7 @@ class Trainer:
         branches and delta measures the step, not a different random sub-network.
         """
         t0 = time.perf_counter()
+        marks = [t0]
         a, b = batch.a.to(self.device), batch.b.to(self.device)
         precision = self.cfg.run.precision
         replay = torch.get_rng_state() if self.balancer.needs_recompute else None
@@ -202,15 +205,19 @@ class Trainer:
         lr = float(self.opt.param_groups[0]["lr"])
         with autocast(self.device, precision):
             fused = self.net(a, b)
+        marks.append(time.perf_counter())
         losses = self._task_losses(batch, fused)
         objective = self.balancer.objective(losses)
+        marks.append(time.perf_counter())
         self.opt.zero_grad(set_to_none=True)
         objective.backward()
+        marks.append(time.perf_counter())
         if self.cfg.optim.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.optim.grad_clip)
         self.opt.step()
         self.sched.step()
         self.ema.update(self.net)
+        marks.append(time.perf_counter())
         if replay is not None:
             state = torch.get_rng_state()
             torch.set_rng_state(replay)
@@ -220,8 +227,10 @@ class Trainer:
                 after = self._task_losses(batch, fused_after)  # float32, outside autocast like the first one
             torch.set_rng_state(state)
             self.balancer.update(after)
+        marks.append(time.perf_counter())
         self.step += 1
-        return StepResult(losses.detach().cpu(), weights, float(objective.detach()), lr, time.perf_counter() - t0)
+        phases = dict(zip(STEP_PHASES, np.diff(marks).tolist(), strict=True))
+        return StepResult(losses.detach().cpu(), weights, float(objective.detach()), lr, marks[-1] - t0, phases)
 
     @torch.no_grad()
     def evaluate(self, net: TITA | None = None) -> torch.Tensor | None:
