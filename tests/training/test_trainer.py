@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.training.conftest import tiny_config
+from tests.training.conftest import tiny_config, write_holdout_file
 from tita_studio.cli.main import main
+from tita_studio.errors import InputError
 from tita_studio.model.weights import load_weights
 from tita_studio.training.config import TrainConfig
-from tita_studio.training.trainer import CHECKPOINT, STEP_PHASES, WEIGHTS, Trainer
+from tita_studio.training.trainer import CHECKPOINT, STEP_PHASES, WEIGHTS, Trainer, WarmupCosine
 
 
 def _fixed_loss(trainer: Trainer) -> float:
@@ -101,3 +102,20 @@ def test_cli_trains_from_a_toml_config(tmp_path: Path, capsys) -> None:
     assert main(["train", str(toml), "--quiet", "--steps", "4"]) == 0  # continues the same run folder
     assert "4 steps" in capsys.readouterr().out
     assert main(["train", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_a_stretched_resume_runs_at_the_new_schedules_rate(tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path)
+    Trainer(cfg, progress=False).run(stop_after=4)  # checkpoint at step 4 of 8
+    longer = replace(cfg, optim=replace(cfg.optim, steps=16))
+    result = Trainer(longer, progress=False).run(stop_after=5)
+    rule = WarmupCosine(cfg.optim.warmup_steps, 16, True, cfg.optim.min_lr_ratio)
+    assert result.history[0].lr == pytest.approx(cfg.optim.lr * rule(4), rel=1e-9)
+
+
+def test_resuming_on_other_scenes_is_refused(tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path)
+    Trainer(cfg, progress=False).run(stop_after=4)
+    write_holdout_file(Path(cfg.data.holdout), {"IVF": ["ivf/gen/s1"], "MEF": ["mef/gen/q0"], "MFF": ["mff/gen/m0"]})
+    with pytest.raises(InputError, match="other scenes"):
+        Trainer(cfg, progress=False).run()

@@ -78,11 +78,13 @@ class TITA(nn.Module):
         cfg = config or TITAConfig()
         self.config = cfg
         c, eps = cfg.embed_dim, cfg.layer_norm_eps
-        n_blocks = 2 * cfg.extract_depth + cfg.num_isf_blocks + cfg.recon_depth
-        rates = iter(torch.linspace(0, cfg.drop_path, n_blocks).tolist())
+
+        def drop_rates(depth: int) -> list[float]:
+            """Stochastic depth as in SwinFusion: 0 to drop_path over each stage (both sources' alike)."""
+            return torch.linspace(0, cfg.drop_path, depth).tolist()
 
         def swin_stage(depth: int) -> nn.ModuleList:
-            return nn.ModuleList(SwinBlock(cfg, i % 2 == 1, next(rates)) for i in range(depth))
+            return nn.ModuleList(SwinBlock(cfg, i % 2 == 1, rate) for i, rate in enumerate(drop_rates(depth)))
 
         self.shallow_a = ShallowConvs(cfg)
         # The reference builds a second pair of shallow convs for B but calls A's for both sources.
@@ -93,7 +95,8 @@ class TITA(nn.Module):
         self.extract_norm_a = nn.LayerNorm(c, eps=eps)
         self.extract_norm_b = nn.LayerNorm(c, eps=eps)
         self.isf = nn.ModuleList(
-            ISFBlock(cfg, (i % cfg.fusion_depth) % 2 == 1, next(rates)) for i in range(cfg.num_isf_blocks)
+            ISFBlock(cfg, (i % cfg.fusion_depth) % 2 == 1, rate)
+            for i, rate in enumerate(drop_rates(cfg.num_isf_blocks))
         )
         self.fusion_norm_a = nn.LayerNorm(c, eps=eps)
         self.fusion_norm_b = nn.LayerNorm(c, eps=eps)

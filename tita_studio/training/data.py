@@ -8,6 +8,7 @@ MIF and PAN are the unseen tasks the model is judged on: a folder of theirs is r
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Iterable
@@ -248,6 +249,14 @@ class BatchSampler:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["bit_generator"]
+
+    def digest(self) -> str:
+        """SHA-256 of the training scenes' ids and frame shapes, and of the sharp images: a resumed run must
+        draw from the same scenes (the held-out list and the data folders decide them)."""
+        h = hashlib.sha256()
+        for s in [*(s for t in TASKS for s in self.by_task[t]), *self.sharp]:
+            h.update(f"{s.task}:{s.id}:{len(s.frames)}:{s.shape}\n".encode())
+        return h.hexdigest()
 
     def _real(self, task: str) -> tuple[list[np.ndarray], str]:
         rng, c = self.rng, self.crop

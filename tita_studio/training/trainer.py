@@ -99,21 +99,37 @@ class TrainResult:
     history: list[StepResult] = field(default_factory=list)
 
 
-def _rng_state() -> dict[str, Any]:
+def _rng_state(device: torch.device) -> dict[str, Any]:
     legacy = np.random.get_state()
-    return {
+    state = {
         "torch": torch.get_rng_state(),
         "numpy": [legacy[0], torch.from_numpy(legacy[1].astype(np.int64)), *legacy[2:]],
         "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
     }
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
+def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
     kind, keys, pos, has_gauss, gauss = state["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(internal), gauss_next))
+
+
+def _torch_rng(device: torch.device) -> list[torch.Tensor]:
+    """The generator states that drop-path draws from on this device (CPU, plus the GPU's when used)."""
+    return [torch.get_rng_state()] + ([torch.cuda.get_rng_state(device)] if device.type == "cuda" else [])
+
+
+def _set_torch_rng(states: list[torch.Tensor], device: torch.device) -> None:
+    torch.set_rng_state(states[0])
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(states[1], device)
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -190,47 +206,52 @@ class Trainer:
         a, b, task = batch.a.to(self.device), batch.b.to(self.device), batch.task.to(self.device)
         return per_task(fusion_loss(a, b, fused, task == self.mef).total, task, len(self.tasks))
 
+    def _clock(self) -> float:
+        """perf_counter after the GPU's queued work is done, so phase times are what each phase cost."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
+
     def train_step(self, batch: Batch) -> StepResult:
         """Forward, balanced objective, Adam, EMA; then FAMO's recomputation on the same batch.
 
-        The recomputation replays the torch RNG state of the first forward, so drop-path drops the same
-        branches and delta measures the step, not a different random sub-network.
+        The recomputation replays the torch RNG states (CPU and GPU) of the first forward, so drop-path drops
+        the same branches and delta measures the step, not a different random sub-network.
         """
-        t0 = time.perf_counter()
-        marks = [t0]
+        marks = [self._clock()]
         a, b = batch.a.to(self.device), batch.b.to(self.device)
         precision = self.cfg.run.precision
-        replay = torch.get_rng_state() if self.balancer.needs_recompute else None
+        replay = _torch_rng(self.device) if self.balancer.needs_recompute else None
         weights = self.balancer.weights()
         lr = float(self.opt.param_groups[0]["lr"])
         with autocast(self.device, precision):
             fused = self.net(a, b)
-        marks.append(time.perf_counter())
+        marks.append(self._clock())
         losses = self._task_losses(batch, fused)
         objective = self.balancer.objective(losses)
-        marks.append(time.perf_counter())
+        marks.append(self._clock())
         self.opt.zero_grad(set_to_none=True)
         objective.backward()
-        marks.append(time.perf_counter())
+        marks.append(self._clock())
         if self.cfg.optim.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.optim.grad_clip)
         self.opt.step()
         self.sched.step()
         self.ema.update(self.net)
-        marks.append(time.perf_counter())
+        marks.append(self._clock())
         if replay is not None:
-            state = torch.get_rng_state()
-            torch.set_rng_state(replay)
+            state = _torch_rng(self.device)
+            _set_torch_rng(replay, self.device)
             with torch.no_grad():
                 with autocast(self.device, precision):
                     fused_after = self.net(a, b)
                 after = self._task_losses(batch, fused_after)  # float32, outside autocast like the first one
-            torch.set_rng_state(state)
+            _set_torch_rng(state, self.device)
             self.balancer.update(after)
-        marks.append(time.perf_counter())
+        marks.append(self._clock())
         self.step += 1
         phases = dict(zip(STEP_PHASES, np.diff(marks).tolist(), strict=True))
-        return StepResult(losses.detach().cpu(), weights, float(objective.detach()), lr, marks[-1] - t0, phases)
+        return StepResult(losses.detach().cpu(), weights, float(objective.detach()), lr, marks[-1] - marks[0], phases)
 
     @torch.no_grad()
     def evaluate(self, net: TITA | None = None) -> torch.Tensor | None:
@@ -274,7 +295,8 @@ class Trainer:
             "scheduler": self.sched.state_dict(),
             "balancer": self.balancer.state_dict(),
             "sampler": self.data.sampler.state_dict(),
-            "rng": _rng_state(),
+            "rng": _rng_state(self.device),
+            "data": self.data.sampler.digest(),
         }
         _atomic_torch_save(state, self.checkpoint_path)
         return self.checkpoint_path
@@ -282,7 +304,7 @@ class Trainer:
     def load_checkpoint(self, path: Path) -> None:
         """Continue from a checkpoint of the same config (changes that alter the result are refused)."""
         try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True)
         except (OSError, RuntimeError, EOFError) as exc:
             raise InputError(f"{path}: cannot read the checkpoint ({exc})") from exc
         old, new = _flat(json.loads(state["config"])), _flat(json.loads(json.dumps(self.cfg.to_dict())))
@@ -292,6 +314,9 @@ class Trainer:
                              "resume with the same config or start a new run folder")
         if state["tasks"] != self.tasks:
             raise InputError(f"{path}: trained on tasks {state['tasks']}, the data now gives {self.tasks}")
+        if "data" in state and state["data"] != self.data.sampler.digest():
+            raise InputError(f"{path}: was trained on other scenes than the data folders and held-out list give "
+                             "now; resume with the same data or start a new run folder")
         if old.get("optim.steps") != new.get("optim.steps"):
             log.warning("optim.steps changed from %s to %s: the schedule is stretched from here on",
                         old.get("optim.steps"), new.get("optim.steps"))
@@ -301,9 +326,12 @@ class Trainer:
         self.sched.load_state_dict(state["scheduler"])
         rule = self.sched.lr_lambdas[0]
         rule.total = self.cfg.optim.steps
+        # the next step runs at the (possibly re-stretched) schedule's rate, not the one saved with the state
+        for group, base in zip(self.opt.param_groups, self.sched.base_lrs, strict=True):
+            group["lr"] = base * rule(self.sched.last_epoch)
         self.balancer.load_state_dict(state["balancer"])
         self.data.sampler.load_state_dict(state["sampler"])
-        _set_rng_state(state["rng"])
+        _set_rng_state(state["rng"], self.device)
         self.step, self.wall = int(state["step"]), float(state["wall"])
 
     # ---- logs -------------------------------------------------------------------------------
