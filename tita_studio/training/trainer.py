@@ -99,28 +99,6 @@ class TrainResult:
     history: list[StepResult] = field(default_factory=list)
 
 
-def _rng_state(device: torch.device) -> dict[str, Any]:
-    legacy = np.random.get_state()
-    state = {
-        "torch": torch.get_rng_state(),
-        "numpy": [legacy[0], torch.from_numpy(legacy[1].astype(np.int64)), *legacy[2:]],
-        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
-    }
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
-    kind, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    version, internal, gauss_next = state["python"]
-    random.setstate((version, tuple(internal), gauss_next))
-
-
 def _torch_rng(device: torch.device) -> list[torch.Tensor]:
     """The generator states that drop-path draws from on this device (CPU, plus the GPU's when used)."""
     return [torch.get_rng_state()] + ([torch.cuda.get_rng_state(device)] if device.type == "cuda" else [])
@@ -128,8 +106,29 @@ def _torch_rng(device: torch.device) -> list[torch.Tensor]:
 
 def _set_torch_rng(states: list[torch.Tensor], device: torch.device) -> None:
     torch.set_rng_state(states[0])
-    if device.type == "cuda":
+    if device.type == "cuda" and len(states) > 1:
         torch.cuda.set_rng_state(states[1], device)
+
+
+def _rng_state(device: torch.device) -> dict[str, Any]:
+    legacy = np.random.get_state()
+    cpu, *gpu = _torch_rng(device)
+    state = {
+        "torch": cpu,
+        "numpy": [legacy[0], torch.from_numpy(legacy[1].astype(np.int64)), *legacy[2:]],
+        "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
+    }
+    if gpu:
+        state["cuda"] = gpu[0]
+    return state
+
+
+def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    _set_torch_rng([state["torch"], *([state["cuda"]] if "cuda" in state else [])], device)
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
