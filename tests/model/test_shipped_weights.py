@@ -7,8 +7,6 @@ These guard a release: new weights dropped in without their card, or weights tha
 from __future__ import annotations
 
 import re
-import tomllib
-from pathlib import Path
 
 import pytest
 
@@ -17,6 +15,7 @@ from tita_studio.model.weights import load_weights
 from tita_studio.paths import DEFAULT_WEIGHTS, MODELS_DIR, PROJECT_ROOT, RESOURCES_DIR
 from tita_studio.pipeline.fuse import FuseOptions, fuse_sources, load_engine
 from tita_studio.pipeline.io import read_image
+from tita_studio.toml_file import read_toml
 
 CARD = MODELS_DIR / "MODEL_CARD.md"
 HOLDOUT = PROJECT_ROOT / "configs" / "holdout.toml"
@@ -36,7 +35,7 @@ def test_the_card_states_how_the_shipped_file_was_trained() -> None:
     assert steps == training["steps"]
     hours = float(re.search(r"([\d.]+) h of training wall time", _card_row("trained")).group(1))
     assert hours == pytest.approx(training["wall_time_s"] / 3600, abs=0.05)
-    held = {task: len(ids) for task, ids in tomllib.loads(HOLDOUT.read_text())["holdout"].items()}
+    held = {task: len(ids) for task, ids in read_toml(HOLDOUT, "no held-out list")["holdout"].items()}
     assert training["data"]["heldout_scenes"] == held
     assert f"{sum(held.values())} whole scenes" in _card_row("held out")
     assert {"mif", "pan"}.isdisjoint(folder.split("/")[0] for folder in training["data"]["folders"])
