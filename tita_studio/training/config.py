@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tita_studio.engine.device import canonical_precision
 from tita_studio.errors import InputError
 from tita_studio.model.config import TITAConfig
 from tita_studio.toml_file import read_toml
@@ -31,6 +32,25 @@ class SyntheticMFFConfig:
 
 
 @dataclass(frozen=True)
+class SyntheticMEFConfig:
+    """Exposure pairs made from a well-exposed frame, which is their ground truth (lever 1, issue #13).
+
+    The frame is taken to linear light (inverse sRGB-like gamma 2.2), scaled by 2**ev for an over- and an
+    under-exposed shot, passed through a random gamma camera response, clipped to [0, 1] (what loses the
+    highlights and shadows), noised and quantised to 8 bits.
+    """
+
+    enabled: bool = False
+    folders: tuple[str, ...] = ()  # folders whose frames serve as well-exposed targets (middle exposure)
+    fraction: float = 0.5  # share of MEF samples that are synthetic
+    ev_min: float = 1.0  # each shot is ev in [ev_min, ev_max] stops away from the target
+    ev_max: float = 2.5
+    gamma_min: float = 1.8  # camera response: linear ** (1 / gamma)
+    gamma_max: float = 2.6
+    noise: float = 0.01  # Gaussian read noise (std, linear light, before the response)
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """Where the pairs come from and how a training sample is cut from them."""
 
@@ -41,6 +61,9 @@ class DataConfig:
     max_side: int = 0  # downscale frames whose longer side exceeds this (0: keep full size)
     load_threads: int = 2
     synthetic_mff: SyntheticMFFConfig = field(default_factory=SyntheticMFFConfig)
+    synthetic_mef: SyntheticMEFConfig = field(default_factory=SyntheticMEFConfig)
+    holdout_extra: tuple[str, ...] = ()  # further held-out lists (e.g. holdout_new.toml), same format
+    align: tuple[str, ...] = ()  # folders or scene ids whose sequences are registered on load (hand-held)
 
 
 @dataclass(frozen=True)
@@ -69,12 +92,35 @@ class FamoConfig:
 
 
 @dataclass(frozen=True)
+class LossConfig:
+    """Terms added to the published loss (issue #13); the defaults are the paper's loss alone."""
+
+    supervised_weight: float = 0.0  # weight of 20 L1 + 10 (1 - SSIM) to the target of synthetic pairs
+    mef_ssim_weight: float = 0.0  # adds weight * (1 - MEF-SSIM(A, B; F)) to exposure samples
+    mef_intensity_weight: float = 1.0  # scales MEF's mean-intensity term (0: MEF-SSIM in its place)
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Warm start: regress toward a classical fusion early on, the weight decaying to 0 (training/distill.py)."""
+
+    enabled: bool = False
+    weight: float = 1.0  # at step 0, times 20 L1 + 10 (1 - SSIM) toward the classical fusion
+    until: int = 0  # the weight falls linearly to 0 at this step
+    ivf: str = "gff"  # the teacher per task (a tita_studio.baselines name; "" for none)
+    mef: str = "mertens"
+    mff: str = "gff"
+    cache: str = "../runs/distill-cache"  # classical fusions, computed once per frame pair
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     """Held-out loss on fixed crops of the held-out scenes, logged every `every` steps."""
 
     every: int = 500  # 0: never
     crops_per_task: int = 16
     seed: int = 1234
+    folders: tuple[str, ...] = ()  # folders whose held-out scenes are scored (empty: data.folders)
 
 
 @dataclass(frozen=True)
@@ -101,6 +147,8 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     famo: FamoConfig = field(default_factory=FamoConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
@@ -133,6 +181,21 @@ def check(cfg: TrainConfig) -> None:
     syn = cfg.data.synthetic_mff
     if not 0.0 <= syn.fraction <= 1.0 or not 0.0 < syn.sigma_min <= syn.sigma_max:
         problems.append("data.synthetic_mff: fraction in [0, 1] and 0 < sigma_min <= sigma_max")
+    mef = cfg.data.synthetic_mef
+    if not 0.0 <= mef.fraction <= 1.0 or not 0.0 < mef.ev_min <= mef.ev_max or not 0.0 < mef.gamma_min <= \
+            mef.gamma_max or mef.noise < 0:
+        problems.append("data.synthetic_mef: fraction in [0, 1], 0 < ev_min <= ev_max, 0 < gamma_min <= gamma_max, "
+                        "noise >= 0")
+    if min(cfg.loss.supervised_weight, cfg.loss.mef_ssim_weight, cfg.loss.mef_intensity_weight) < 0:
+        problems.append("loss weights must be >= 0")
+    d = cfg.distill
+    if d.enabled:
+        from tita_studio.baselines import BASELINES
+
+        bad = [m for m in (d.ivf, d.mef, d.mff) if m and m not in BASELINES]
+        if bad or d.weight < 0 or d.until < 1:
+            problems.append(f"distill: methods among {', '.join(BASELINES)} (got {', '.join(bad) or 'ok'}), "
+                            "weight >= 0, until >= 1")
     if problems:
         raise InputError("bad training config: " + "; ".join(problems))
 
@@ -174,6 +237,7 @@ def config_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Trai
         else:
             sections[f.name] = _build(type(getattr(defaults, f.name)), table, f.name)
     cfg = TrainConfig(**sections)
+    cfg = replace(cfg, run=replace(cfg.run, precision=canonical_precision(cfg.run.precision)))
     if base_dir is not None:
         cfg = resolve_paths(cfg, base_dir)
     return cfg
@@ -184,9 +248,11 @@ def resolve_paths(cfg: TrainConfig, base_dir: Path) -> TrainConfig:
     def absolute(p: str) -> str:
         return str((base_dir / p).resolve()) if p else p
 
-    data = replace(cfg.data, root=absolute(cfg.data.root), holdout=absolute(cfg.data.holdout))
+    data = replace(cfg.data, root=absolute(cfg.data.root), holdout=absolute(cfg.data.holdout),
+                   holdout_extra=tuple(absolute(p) for p in cfg.data.holdout_extra))
     run = replace(cfg.run, out_dir=absolute(cfg.run.out_dir), export=absolute(cfg.run.export))
-    return replace(cfg, data=data, run=run)
+    distill = replace(cfg.distill, cache=absolute(cfg.distill.cache))
+    return replace(cfg, data=data, run=run, distill=distill)
 
 
 def load_config(path: Path) -> TrainConfig:

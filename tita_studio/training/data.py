@@ -22,10 +22,19 @@ import numpy as np
 import torch
 
 from tita_studio.errors import InputError, TitaError
+from tita_studio.pipeline.align import AlignConfig, align_images
 from tita_studio.pipeline.colour import split
 from tita_studio.pipeline.io import READ_SUFFIXES, read_image
 from tita_studio.toml_file import read_toml
-from tita_studio.training.config import TASKS, UNSEEN_TASKS, DataConfig, SyntheticMFFConfig
+from tita_studio.training.config import (
+    TASKS,
+    UNSEEN_TASKS,
+    DataConfig,
+    DistillConfig,
+    SyntheticMEFConfig,
+    SyntheticMFFConfig,
+)
+from tita_studio.training.distill import TeacherCache, teacher_method
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +119,26 @@ def read_luma(path: Path, max_side: int = 0) -> np.ndarray:
     return np.round(np.clip(luma, 0.0, 1.0) * _SCALE).astype(np.uint16)
 
 
-def _decode(files: SceneFiles, max_side: int, min_side: int) -> Scene | None:
+def register(frames: list[np.ndarray], bracket: bool, scene_id: str = "") -> list[np.ndarray] | None:
+    """Frames (uint16 luma, one size) registered onto the middle one and cropped to their common area.
+
+    Hand-held brackets and focus stacks shift between shots; a pair cut from unregistered frames teaches
+    ghosting. Uses the pipeline's alignment (translation for brackets, homography for focus stacks) and
+    its checks; a scene it refuses gives None (skipped), never a smeared pair.
+    """
+    lumas = [f.astype(np.float32) / np.float32(_SCALE) for f in frames]
+    # an explicit method (the folder names the task): a frame that cannot be registered is refused, where
+    # auto would keep it as it is; training pairs must not ghost
+    method = "translation" if bracket else "homography"
+    try:
+        result = align_images(lumas, len(lumas) // 2, AlignConfig(method=method))
+    except InputError as exc:
+        log.warning("%s: alignment refused (%s); scene skipped", scene_id, exc)
+        return None
+    return [np.round(np.clip(f, 0.0, 1.0) * _SCALE).astype(np.uint16) for f in result.frames]
+
+
+def _decode(files: SceneFiles, max_side: int, min_side: int, align: bool = False) -> Scene | None:
     """Decode one scene; unusable frames are dropped with a warning, an unusable scene gives None."""
     frames: list[np.ndarray] = []
     for path in files.paths:
@@ -133,22 +161,31 @@ def _decode(files: SceneFiles, max_side: int, min_side: int) -> Scene | None:
     if len(kept) < 2 or (not files.sequence and len(kept) != 2):
         log.warning("%s: fewer than two usable frames of one size; scene skipped", files.id)
         return None
+    if files.sequence:
+        kept.sort(key=lambda f: -float(f.mean()))
+    if align:
+        registered = register(kept, files.task == "MEF", files.id)
+        if registered is None:
+            return None
+        kept, common = registered, registered[0].shape
     if min(common) < min_side:
         log.warning("%s: %s is smaller than the %d-pixel crop; scene skipped", files.id, common, min_side)
         return None
-    if files.sequence:
-        kept.sort(key=lambda f: -float(f.mean()))
     return Scene(files.id, files.task, kept)
 
 
 def load_scenes(root: Path, folders: Iterable[str], min_side: int, max_side: int = 0,
                 exclude: frozenset[str] = frozenset(), only: frozenset[str] | None = None,
-                threads: int = 2) -> list[Scene]:
-    """Decode the folders' scenes (in threads: the decoders release the GIL), skipping `exclude`."""
-    files = [s for folder in folders for s in discover(root, folder)
+                threads: int = 2, align: Iterable[str] = ()) -> list[Scene]:
+    """Decode the folders' scenes (in threads: the decoders release the GIL), skipping `exclude`.
+
+    Sequences of the folders (or scene ids) in `align` are registered (see `register`)."""
+    aligned = set(align)
+    files = [(s, (folder in aligned or s.id in aligned) and s.sequence)
+             for folder in folders for s in discover(root, folder)
              if s.id not in exclude and (only is None or s.id in only)]
     with ThreadPoolExecutor(max(1, threads)) as pool:
-        scenes = list(pool.map(lambda f: _decode(f, max_side, min_side), files))
+        scenes = list(pool.map(lambda f: _decode(f[0], max_side, min_side, f[1]), files))
     return [s for s in scenes if s is not None]
 
 
@@ -158,6 +195,14 @@ def read_holdout(path: Path) -> frozenset[str]:
     table = read_toml(path, "no such held-out list (tita-studio train CONFIG --write-holdout makes one)"
                       ).get("holdout", {})
     return frozenset(i for ids in table.values() for i in ids)
+
+
+def read_holdouts(cfg: DataConfig) -> frozenset[str]:
+    """All held-out ids of a data config: `holdout` and every `holdout_extra` list."""
+    out = read_holdout(Path(cfg.holdout))
+    for extra in cfg.holdout_extra:
+        out |= read_holdout(Path(extra))
+    return out
 
 
 def make_holdout(root: Path, folders: Iterable[str], fraction: float = 0.1, seed: int = 0
@@ -189,12 +234,20 @@ def write_holdout(path: Path, chosen: dict[str, list[str]], note: str) -> None:
 # ---- batches --------------------------------------------------------------------------------
 @dataclass
 class Batch:
-    """Sources (N, 1, c, c) float32 in [0, 1], the task index of each sample and its scene id."""
+    """Sources (N, 1, c, c) float32 in [0, 1], the task index of each sample and its scene id.
+
+    `target`: ground truth where the sample has one (synthetic pairs), `teacher`: a classical fusion of the
+    same crop (distillation); each (N, 1, c, c) with a (N,) bool mask of the samples that have one.
+    """
 
     a: torch.Tensor
     b: torch.Tensor
     task: torch.Tensor
     scene_ids: list[str] = field(default_factory=list)
+    target: torch.Tensor | None = None
+    has_target: torch.Tensor | None = None
+    teacher: torch.Tensor | None = None
+    has_teacher: torch.Tensor | None = None
 
 
 def _crop(frames: list[np.ndarray], top: int, left: int, size: int) -> list[np.ndarray]:
@@ -217,6 +270,26 @@ def synthetic_focus_pair(sharp: np.ndarray, rng: np.random.Generator, cfg: Synth
     return mask * sharp + (1 - mask) * blurred, (1 - mask) * sharp + mask * blurred
 
 
+def synthetic_exposure_pair(frame: np.ndarray, rng: np.random.Generator, cfg: SyntheticMEFConfig
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """An over- and an under-exposed shot (A, B) of a well-exposed float32 frame, which is their target.
+
+    Linear light (gamma 2.2), times 2**ev and 2**-ev' (ev, ev' drawn in [ev_min, ev_max]), read noise,
+    clipping to [0, 1] (lost highlights / shadows), a random gamma response, 8-bit quantisation.
+    """
+    linear = np.clip(frame, 0.0, 1.0).astype(np.float32) ** np.float32(2.2)
+    ev_over, ev_under = rng.uniform(cfg.ev_min, cfg.ev_max, 2)
+    gamma = float(rng.uniform(cfg.gamma_min, cfg.gamma_max))
+    shots = []
+    for gain in (2.0**ev_over, 2.0**-ev_under):
+        x = linear * np.float32(gain)
+        if cfg.noise > 0:
+            x = x + rng.normal(0.0, cfg.noise, x.shape).astype(np.float32)
+        x = np.clip(x, 0.0, 1.0) ** np.float32(1.0 / gamma)
+        shots.append((np.round(x * 255.0) / 255.0).astype(np.float32))
+    return shots[0], shots[1]
+
+
 def _augment(pair: list[np.ndarray], k: int, flip: bool) -> list[np.ndarray]:
     """One of the 8 flips/rotations of the square, the same for both sources."""
     out = [np.rot90(x, k) for x in pair]
@@ -231,11 +304,20 @@ class BatchSampler:
     """
 
     def __init__(self, scenes: list[Scene], batch_size: int, crop: int, seed: int,
-                 synthetic: SyntheticMFFConfig | None = None, sharp: list[Scene] | None = None) -> None:
+                 synthetic: SyntheticMFFConfig | None = None, sharp: list[Scene] | None = None,
+                 synthetic_mef: SyntheticMEFConfig | None = None, well_exposed: list[Scene] | None = None,
+                 distill: DistillConfig | None = None) -> None:
         self.by_task = {t: [s for s in scenes if s.task == t] for t in TASKS}
         self.synthetic = synthetic if synthetic is not None and synthetic.enabled and sharp else None
         self.sharp = sharp or []
-        self.tasks = [t for t in TASKS if self.by_task[t] or (t == "MFF" and self.synthetic)]
+        self.synthetic_mef = synthetic_mef if synthetic_mef is not None and synthetic_mef.enabled and well_exposed \
+            else None
+        self.well_exposed = well_exposed or []
+        self.distill = distill if distill is not None and distill.enabled else None
+        self.teachers = TeacherCache(Path(distill.cache)) if self.distill is not None and distill else None
+        self.teach = self.distill is not None  # the trainer turns it off once the distillation weight is 0
+        self.tasks = [t for t in TASKS if self.by_task[t] or (t == "MFF" and self.synthetic)
+                      or (t == "MEF" and self.synthetic_mef)]
         if not self.tasks:
             raise InputError("no usable training scenes (all skipped or held out)")
         self.batch_size = batch_size
@@ -256,15 +338,34 @@ class BatchSampler:
         h = hashlib.sha256()
         for s in [*(s for t in TASKS for s in self.by_task[t]), *self.sharp]:
             h.update(f"{s.task}:{s.id}:{len(s.frames)}:{s.shape}\n".encode())
+        for s in self.well_exposed:  # nothing added when synthetic exposure pairs are off: old digests hold
+            h.update(f"well-exposed:{s.id}:{len(s.frames)}:{s.shape}\n".encode())
         return h.hexdigest()
 
     def _real(self, task: str) -> tuple[list[np.ndarray], str]:
+        """A real pair, and as third image the teacher's fusion of it when distilling (no extra draws)."""
         rng, c = self.rng, self.crop
         scene = self.by_task[task][rng.integers(len(self.by_task[task]))]
         i, j = sorted(rng.choice(len(scene.frames), 2, replace=False)) if len(scene.frames) > 2 else (0, 1)
         h, w = scene.shape
         top, left = int(rng.integers(h - c + 1)), int(rng.integers(w - c + 1))
-        return _crop([scene.frames[i], scene.frames[j]], top, left, c), scene.id
+        frames = [scene.frames[i], scene.frames[j]]
+        method = teacher_method(self.distill, task) if self.distill is not None and self.teach else ""
+        if method and self.teachers is not None:
+            frames.append(self.teachers.fused(frames[0], frames[1], method))
+        return _crop(frames, top, left, c), scene.id
+
+    def _synthetic_exposure(self) -> tuple[list[np.ndarray], str]:
+        """Over- and under-exposed shots of a well-exposed crop, and the crop itself as the target."""
+        assert self.synthetic_mef is not None
+        rng, c = self.rng, self.crop
+        scene = self.well_exposed[rng.integers(len(self.well_exposed))]
+        frame = scene.frames[len(scene.frames) // 2] if len(scene.frames) > 2 else scene.frames[0]
+        h, w = frame.shape
+        top, left = int(rng.integers(h - c + 1)), int(rng.integers(w - c + 1))
+        (target,) = _crop([frame], top, left, c)
+        over, under = synthetic_exposure_pair(target, rng, self.synthetic_mef)
+        return [over, under, target], f"synthetic-exposure:{scene.id}"
 
     def _synthetic(self) -> tuple[list[np.ndarray], str]:
         assert self.synthetic is not None
@@ -278,13 +379,26 @@ class BatchSampler:
         if size < c + 2 * self.margin:
             patch = cv2.copyMakeBorder(patch, 0, c + 2 * self.margin - size, 0, c + 2 * self.margin - size,
                                        cv2.BORDER_REFLECT)
-        return list(synthetic_focus_pair(patch, rng, self.synthetic, c)), f"synthetic:{scene.id}"
+        m = self.margin
+        target = patch[m : m + c, m : m + c]  # the sharp image both defocused versions come from
+        return [*synthetic_focus_pair(patch, rng, self.synthetic, c), target], f"synthetic:{scene.id}"
 
     def sample(self, task: str) -> tuple[list[np.ndarray], str]:
-        """One augmented pair of `task`; MFF mixes real and synthetic pairs as configured."""
+        """One augmented pair of `task` (+ its target or teacher crop); synthetic pairs mixed in as configured.
+
+        Returns [A, B] or [A, B, extra]: the id says which extra (a synthetic pair's is its ground truth,
+        a real pair's the teacher's fusion).
+        """
         use_synthetic = task == "MFF" and self.synthetic is not None and (
             not self.by_task["MFF"] or self.rng.random() < self.synthetic.fraction)
-        pair, sid = self._synthetic() if use_synthetic else self._real(task)
+        use_exposure = task == "MEF" and self.synthetic_mef is not None and (
+            not self.by_task["MEF"] or self.rng.random() < self.synthetic_mef.fraction)
+        if use_synthetic:
+            pair, sid = self._synthetic()
+        elif use_exposure:
+            pair, sid = self._synthetic_exposure()
+        else:
+            pair, sid = self._real(task)
         return _augment(pair, int(self.rng.integers(4)), bool(self.rng.integers(2))), sid
 
     def next_batch(self) -> Batch:
@@ -294,7 +408,15 @@ class BatchSampler:
         pairs, ids = zip(*(self.sample(self.tasks[t]) for t in task_idx), strict=True)
         a = torch.from_numpy(np.stack([p[0] for p in pairs]))[:, None]
         b = torch.from_numpy(np.stack([p[1] for p in pairs]))[:, None]
-        return Batch(a, b, torch.from_numpy(task_idx.astype(np.int64)), list(ids))
+        batch = Batch(a, b, torch.from_numpy(task_idx.astype(np.int64)), list(ids))
+        synthetic = [len(p) > 2 and i.startswith("synthetic") for p, i in zip(pairs, ids, strict=True)]
+        taught = [len(p) > 2 and not i.startswith("synthetic") for p, i in zip(pairs, ids, strict=True)]
+        for name, mask in (("target", synthetic), ("teacher", taught)):
+            if any(mask):
+                extra = np.stack([p[2] if m else np.zeros_like(p[0]) for p, m in zip(pairs, mask, strict=True)])
+                setattr(batch, name, torch.from_numpy(extra)[:, None])
+                setattr(batch, f"has_{name}", torch.tensor(mask))
+        return batch
 
 
 def fixed_crops(scenes: list[Scene], tasks: list[str], per_task: int, crop: int, seed: int) -> Batch | None:
@@ -328,26 +450,44 @@ class TrainingData:
     summary: dict[str, Any]
 
 
-def build_data(cfg: DataConfig, batch_size: int, seed: int, eval_per_task: int, eval_seed: int) -> TrainingData:
-    """Read the held-out list, decode the training and held-out scenes, and build the sampler."""
+def _pool(root: Path, folders: tuple[str, ...], train: list[Scene], cfg: DataConfig, holdout: frozenset[str],
+          common: dict[str, Any]) -> list[Scene]:
+    """Training scenes of `folders` (decoded already, or decoded now when not training folders)."""
+    known = {s.id for s in train}
+    extra = [f for f in folders if f not in cfg.folders]
+    pool = [s for f in folders for s in train if s.id.startswith(f + "/")]
+    return pool + load_scenes(root, extra, exclude=holdout | frozenset(known), align=cfg.align, **common)
+
+
+def build_data(cfg: DataConfig, batch_size: int, seed: int, eval_per_task: int, eval_seed: int,
+               eval_folders: tuple[str, ...] = (), distill: DistillConfig | None = None) -> TrainingData:
+    """Read the held-out lists, decode the training and held-out scenes, and build the sampler.
+
+    `eval_folders` (default: the training folders) name the folders whose held-out scenes are scored, so
+    arms trained on different folders can be scored on the same crops.
+    """
     root = Path(cfg.root)
-    for folder in (*cfg.folders, *cfg.synthetic_mff.folders):
+    for folder in (*cfg.folders, *cfg.synthetic_mff.folders, *cfg.synthetic_mef.folders, *eval_folders):
         task_of(folder)  # refuse MIF / PAN before decoding anything
     if not cfg.folders and not cfg.synthetic_mff.enabled:
         raise InputError("data.folders is empty: nothing to train on")
-    holdout = read_holdout(Path(cfg.holdout))
+    holdout = read_holdouts(cfg)
     common = {"min_side": cfg.crop, "max_side": cfg.max_side, "threads": cfg.load_threads}
-    train = load_scenes(root, cfg.folders, exclude=holdout, **common)
+    train = load_scenes(root, cfg.folders, exclude=holdout, align=cfg.align, **common)
     sharp: list[Scene] = []
     if cfg.synthetic_mff.enabled:
-        known = {s.id: s for s in train}
-        extra = [f for f in cfg.synthetic_mff.folders if f not in cfg.folders]
-        sharp = [s for f in cfg.synthetic_mff.folders for s in train if s.id.startswith(f + "/")]
-        sharp += load_scenes(root, extra, exclude=holdout | frozenset(known), **common)
+        sharp = _pool(root, cfg.synthetic_mff.folders, train, cfg, holdout, common)
         if not sharp:
             raise InputError("data.synthetic_mff is enabled but its folders hold no usable sharp images")
-    sampler = BatchSampler(train, batch_size, cfg.crop, seed, cfg.synthetic_mff, sharp)
-    held = load_scenes(root, cfg.folders, only=holdout, **common) if eval_per_task else []
+    well: list[Scene] = []
+    if cfg.synthetic_mef.enabled:
+        well = _pool(root, cfg.synthetic_mef.folders, train, cfg, holdout, common)
+        if not well:
+            raise InputError("data.synthetic_mef is enabled but its folders hold no usable frames")
+    sampler = BatchSampler(train, batch_size, cfg.crop, seed, cfg.synthetic_mff, sharp, cfg.synthetic_mef, well,
+                           distill)
+    held = load_scenes(root, eval_folders or cfg.folders, only=holdout, align=cfg.align, **common) \
+        if eval_per_task else []
     heldout = fixed_crops(held, sampler.tasks, eval_per_task, cfg.crop, eval_seed) if held else None
     summary = {
         "folders": list(cfg.folders),
@@ -357,4 +497,7 @@ def build_data(cfg: DataConfig, batch_size: int, seed: int, eval_per_task: int, 
         "synthetic_mff": {"folders": list(cfg.synthetic_mff.folders), "sharp_images": len(sharp),
                           "fraction": cfg.synthetic_mff.fraction} if sampler.synthetic else None,
     }
+    if sampler.synthetic_mef is not None:
+        summary["synthetic_mef"] = {"folders": list(cfg.synthetic_mef.folders), "frames": len(well),
+                                    "fraction": cfg.synthetic_mef.fraction}
     return TrainingData(sampler, heldout, summary)

@@ -32,8 +32,9 @@ from tita_studio.model.tita import TITA
 from tita_studio.model.weights import save_weights
 from tita_studio.training.config import TrainConfig
 from tita_studio.training.data import Batch, TrainingData, build_data
+from tita_studio.training.distill import distill_weight
 from tita_studio.training.famo import Balancer, make_balancer
-from tita_studio.training.losses import fusion_loss, per_task
+from tita_studio.training.losses import fusion_loss, mef_ssim, per_task, reference_loss
 from tita_studio.training.plot import plot_curves, read_csv
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ class Trainer:
         random.seed(cfg.run.seed)
         t0 = time.perf_counter()
         self.data = data or build_data(cfg.data, cfg.optim.batch_size, cfg.run.seed, cfg.eval.crops_per_task,
-                                       cfg.eval.seed)
+                                       cfg.eval.seed, cfg.eval.folders, cfg.distill)
         self.load_seconds = time.perf_counter() - t0
         self.tasks = self.data.sampler.tasks
         self.mef = self.tasks.index("MEF") if "MEF" in self.tasks else -1
@@ -203,7 +204,31 @@ class Trainer:
     # ---- one step ---------------------------------------------------------------------------
     def _task_losses(self, batch: Batch, fused: torch.Tensor) -> torch.Tensor:
         a, b, task = batch.a.to(self.device), batch.b.to(self.device), batch.task.to(self.device)
-        return per_task(fusion_loss(a, b, fused, task == self.mef).total, task, len(self.tasks))
+        return per_task(self._sample_losses(batch, a, b, task, fused), task, len(self.tasks))
+
+    def _sample_losses(self, batch: Batch, a: torch.Tensor, b: torch.Tensor, task: torch.Tensor,
+                       fused: torch.Tensor) -> torch.Tensor:
+        """The published loss per sample plus the configured extra terms (none by default: the paper's)."""
+        is_mef = task == self.mef
+        terms = fusion_loss(a, b, fused, is_mef)
+        lc = self.cfg.loss
+        if lc.mef_intensity_weight == 1.0 and not lc.mef_ssim_weight and not lc.supervised_weight \
+                and batch.teacher is None:
+            return terms.total
+        total = terms.total
+        fused32 = fused.float()
+        if lc.mef_intensity_weight != 1.0:
+            total = total - is_mef.float() * (1.0 - lc.mef_intensity_weight) * 20.0 * terms.intensity
+        if lc.mef_ssim_weight and bool(is_mef.any()):
+            score = mef_ssim(torch.cat([a, b], 1)[is_mef], fused32[is_mef])
+            extra = torch.zeros_like(total).masked_scatter(is_mef, lc.mef_ssim_weight * (1.0 - score))
+            total = total + extra
+        for ref, mask, weight in ((batch.target, batch.has_target, lc.supervised_weight),
+                                  (batch.teacher, batch.has_teacher, distill_weight(self.cfg.distill, self.step))):
+            if ref is not None and mask is not None and weight > 0:
+                m = mask.to(self.device)
+                total = total + weight * m.float() * reference_loss(fused32, ref.to(self.device))
+        return total
 
     def _clock(self) -> float:
         """perf_counter after the GPU's queued work is done, so phase times are what each phase cost."""
@@ -219,6 +244,7 @@ class Trainer:
         """
         marks = [self._clock()]
         a, b = batch.a.to(self.device), batch.b.to(self.device)
+        self.data.sampler.teach = distill_weight(self.cfg.distill, self.step + 1) > 0  # for the next batch
         precision = self.cfg.run.precision
         replay = _torch_rng(self.device) if self.balancer.needs_recompute else None
         weights = self.balancer.weights()
@@ -307,6 +333,10 @@ class Trainer:
         except (OSError, RuntimeError, EOFError) as exc:
             raise InputError(f"{path}: cannot read the checkpoint ({exc})") from exc
         old, new = _flat(json.loads(state["config"])), _flat(json.loads(json.dumps(self.cfg.to_dict())))
+        # keys added to the config since the checkpoint was written count as their defaults (the behaviour
+        # before they existed), so older runs resume
+        defaults = _flat(json.loads(json.dumps(TrainConfig().to_dict())))
+        old = {**{k: v for k, v in defaults.items() if k not in old and not k.startswith("model.")}, **old}
         changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in _RESUMABLE_CHANGES)
         if changed:
             raise InputError(f"{path}: was written with a different config ({', '.join(changed)}); "
