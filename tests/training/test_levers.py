@@ -240,7 +240,7 @@ def test_extra_holdout_lists_are_excluded_from_training(tmp_path: Path) -> None:
     assert {s.id for s in data.sampler.sharp}.isdisjoint({"ivf/gen/s0", "ivf/gen/s1"})
 
 
-def test_register_undoes_a_hand_held_shift() -> None:
+def test_register_undoes_a_hand_held_shift(tmp_path: Path) -> None:
     from tita_studio.training.data import _decode
 
     if not (DATASETS / "mef" / "merianos").is_dir():
@@ -250,8 +250,11 @@ def test_register_undoes_a_hand_held_shift() -> None:
     big = scene.frames[len(scene.frames) // 2]
     darker = np.round(big[16:416, 3:503] * 0.6).astype(np.uint16)  # a darker shot, moved by (-7, +6) px
     lumas = [big[10:410, 10:510], darker]
-    out = register(lumas, bracket=True, scene_id="test")
+    out = register(lumas, bracket=True, scene_id="test", cache=tmp_path)
     assert out is not None and out[0].shape == out[1].shape and min(out[0].shape) >= 390
+    assert len(list(tmp_path.glob("*.npz"))) == 1  # stored once, read back identically (a resume's frames)
+    again = register(lumas, bracket=True, scene_id="test", cache=tmp_path)
+    assert again is not None and all(np.array_equal(x, y) for x, y in zip(out, again, strict=True))
 
     def mismatch(x: np.ndarray, y: np.ndarray) -> float:
         return float(np.abs(x.astype(np.float64) - y.astype(np.float64) / 0.6).mean() / 65535)

@@ -64,6 +64,7 @@ class DataConfig:
     synthetic_mef: SyntheticMEFConfig = field(default_factory=SyntheticMEFConfig)
     holdout_extra: tuple[str, ...] = ()  # further held-out lists (e.g. holdout_new.toml), same format
     align: tuple[str, ...] = ()  # folders or scene ids whose sequences are registered on load (hand-held)
+    align_cache: str = ""  # registered frames stored here once (a resume reads them back); "": not stored
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,8 @@ def resolve_paths(cfg: TrainConfig, base_dir: Path) -> TrainConfig:
         return str((base_dir / p).resolve()) if p else p
 
     data = replace(cfg.data, root=absolute(cfg.data.root), holdout=absolute(cfg.data.holdout),
-                   holdout_extra=tuple(absolute(p) for p in cfg.data.holdout_extra))
+                   holdout_extra=tuple(absolute(p) for p in cfg.data.holdout_extra),
+                   align_cache=absolute(cfg.data.align_cache))
     run = replace(cfg.run, out_dir=absolute(cfg.run.out_dir), export=absolute(cfg.run.export))
     distill = replace(cfg.distill, cache=absolute(cfg.distill.cache))
     return replace(cfg, data=data, run=run, distill=distill)

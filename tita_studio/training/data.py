@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -119,26 +120,51 @@ def read_luma(path: Path, max_side: int = 0) -> np.ndarray:
     return np.round(np.clip(luma, 0.0, 1.0) * _SCALE).astype(np.uint16)
 
 
-def register(frames: list[np.ndarray], bracket: bool, scene_id: str = "") -> list[np.ndarray] | None:
+def register(frames: list[np.ndarray], bracket: bool, scene_id: str = "", cache: Path | None = None
+             ) -> list[np.ndarray] | None:
     """Frames (uint16 luma, one size) registered onto the middle one and cropped to their common area.
 
     Hand-held brackets and focus stacks shift between shots; a pair cut from unregistered frames teaches
     ghosting. Uses the pipeline's alignment (translation for brackets, homography for focus stacks) and
-    its checks; a scene it refuses gives None (skipped), never a smeared pair.
+    its checks; a scene it refuses gives None (skipped), never a smeared pair. With `cache`, the result
+    (or the refusal) is stored once per set of frames and read back afterwards, so a resumed run gets the
+    very frames it started with even when the pipeline's alignment has changed since.
     """
-    lumas = [f.astype(np.float32) / np.float32(_SCALE) for f in frames]
     # an explicit method (the folder names the task): a frame that cannot be registered is refused, where
     # auto would keep it as it is; training pairs must not ghost
     method = "translation" if bracket else "homography"
+    path = None
+    if cache is not None:
+        h = hashlib.sha256(method.encode())
+        for f in frames:
+            h.update(f"{f.shape}".encode())
+            h.update(np.ascontiguousarray(f).tobytes())
+        path = Path(cache) / f"{h.hexdigest()[:32]}.npz"
+        if path.is_file():
+            with np.load(path) as stored:
+                if "refused" in stored:
+                    log.warning("%s: alignment refused (cached); scene skipped", scene_id)
+                    return None
+                return [stored[f"f{i}"] for i in range(len(frames))]
+    lumas = [f.astype(np.float32) / np.float32(_SCALE) for f in frames]
     try:
         result = align_images(lumas, len(lumas) // 2, AlignConfig(method=method))
+        out: list[np.ndarray] | None = [np.round(np.clip(f, 0.0, 1.0) * _SCALE).astype(np.uint16)
+                                        for f in result.frames]
     except InputError as exc:
         log.warning("%s: alignment refused (%s); scene skipped", scene_id, exc)
-        return None
-    return [np.round(np.clip(f, 0.0, 1.0) * _SCALE).astype(np.uint16) for f in result.frames]
+        out = None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+        arrays = {"refused": np.zeros(0)} if out is None else {f"f{i}": f for i, f in enumerate(out)}
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)  # atomic: two arms may register the same scene at once
+    return out
 
 
-def _decode(files: SceneFiles, max_side: int, min_side: int, align: bool = False) -> Scene | None:
+def _decode(files: SceneFiles, max_side: int, min_side: int, align: bool = False, align_cache: str = ""
+            ) -> Scene | None:
     """Decode one scene; unusable frames are dropped with a warning, an unusable scene gives None."""
     frames: list[np.ndarray] = []
     for path in files.paths:
@@ -164,7 +190,7 @@ def _decode(files: SceneFiles, max_side: int, min_side: int, align: bool = False
     if files.sequence:
         kept.sort(key=lambda f: -float(f.mean()))
     if align:
-        registered = register(kept, files.task == "MEF", files.id)
+        registered = register(kept, files.task == "MEF", files.id, Path(align_cache) if align_cache else None)
         if registered is None:
             return None
         kept, common = registered, registered[0].shape
@@ -176,7 +202,7 @@ def _decode(files: SceneFiles, max_side: int, min_side: int, align: bool = False
 
 def load_scenes(root: Path, folders: Iterable[str], min_side: int, max_side: int = 0,
                 exclude: frozenset[str] = frozenset(), only: frozenset[str] | None = None,
-                threads: int = 2, align: Iterable[str] = ()) -> list[Scene]:
+                threads: int = 2, align: Iterable[str] = (), align_cache: str = "") -> list[Scene]:
     """Decode the folders' scenes (in threads: the decoders release the GIL), skipping `exclude`.
 
     Sequences of the folders (or scene ids) in `align` are registered (see `register`)."""
@@ -185,7 +211,7 @@ def load_scenes(root: Path, folders: Iterable[str], min_side: int, max_side: int
              for folder in folders for s in discover(root, folder)
              if s.id not in exclude and (only is None or s.id in only)]
     with ThreadPoolExecutor(max(1, threads)) as pool:
-        scenes = list(pool.map(lambda f: _decode(f[0], max_side, min_side, f[1]), files))
+        scenes = list(pool.map(lambda f: _decode(f[0], max_side, min_side, f[1], align_cache), files))
     return [s for s in scenes if s is not None]
 
 
@@ -456,7 +482,7 @@ def _pool(root: Path, folders: tuple[str, ...], train: list[Scene], cfg: DataCon
     known = {s.id for s in train}
     extra = [f for f in folders if f not in cfg.folders]
     pool = [s for f in folders for s in train if s.id.startswith(f + "/")]
-    return pool + load_scenes(root, extra, exclude=holdout | frozenset(known), align=cfg.align, **common)
+    return pool + load_scenes(root, extra, exclude=holdout | frozenset(known), **common)
 
 
 def build_data(cfg: DataConfig, batch_size: int, seed: int, eval_per_task: int, eval_seed: int,
@@ -472,8 +498,9 @@ def build_data(cfg: DataConfig, batch_size: int, seed: int, eval_per_task: int, 
     if not cfg.folders and not cfg.synthetic_mff.enabled:
         raise InputError("data.folders is empty: nothing to train on")
     holdout = read_holdouts(cfg)
-    common = {"min_side": cfg.crop, "max_side": cfg.max_side, "threads": cfg.load_threads}
-    train = load_scenes(root, cfg.folders, exclude=holdout, align=cfg.align, **common)
+    common = {"min_side": cfg.crop, "max_side": cfg.max_side, "threads": cfg.load_threads,
+              "align": cfg.align, "align_cache": cfg.align_cache}
+    train = load_scenes(root, cfg.folders, exclude=holdout, **common)
     sharp: list[Scene] = []
     if cfg.synthetic_mff.enabled:
         sharp = _pool(root, cfg.synthetic_mff.folders, train, cfg, holdout, common)
@@ -486,8 +513,7 @@ def build_data(cfg: DataConfig, batch_size: int, seed: int, eval_per_task: int, 
             raise InputError("data.synthetic_mef is enabled but its folders hold no usable frames")
     sampler = BatchSampler(train, batch_size, cfg.crop, seed, cfg.synthetic_mff, sharp, cfg.synthetic_mef, well,
                            distill)
-    held = load_scenes(root, eval_folders or cfg.folders, only=holdout, align=cfg.align, **common) \
-        if eval_per_task else []
+    held = load_scenes(root, eval_folders or cfg.folders, only=holdout, **common) if eval_per_task else []
     heldout = fixed_crops(held, sampler.tasks, eval_per_task, cfg.crop, eval_seed) if held else None
     summary = {
         "folders": list(cfg.folders),

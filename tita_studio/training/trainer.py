@@ -45,7 +45,8 @@ WEIGHTS = "tita-studio-ema.safetensors"
 # Config keys that may change between a run and its resume without changing what is computed.
 _RESUMABLE_CHANGES = {
     "optim.steps", "run.threads", "run.export", "run.checkpoint_every", "run.log_every", "run.plot_every",
-    "eval.every", "data.load_threads", "run.out_dir", "data.root", "data.holdout",
+    "eval.every", "data.load_threads", "run.out_dir", "data.root", "data.holdout", "data.holdout_extra",
+    "data.align_cache", "distill.cache",
 }
 
 
