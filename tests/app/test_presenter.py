@@ -12,7 +12,7 @@ from tita_studio.app import worker
 from tita_studio.app.config import FusionSettings, OverlaySpec
 from tita_studio.app.export import export_image, export_maps, report_text
 from tita_studio.app.overlays import OVERLAY_NAMES, compute_overlay, spec_for_name
-from tita_studio.app.presenter import expand_paths, is_exposure_bracket
+from tita_studio.app.presenter import expand_paths
 from tita_studio.app.readout import sample_text, to_display
 from tita_studio.app.settings_store import SettingsStore
 from tita_studio.app.state import BASELINE, ViewState
@@ -21,7 +21,7 @@ from tita_studio.errors import ModelFileError
 from tita_studio.model.maps import FusionMaps
 from tita_studio.paths import RESOURCES_DIR
 from tita_studio.pipeline.fuse import FuseOptions, fuse_sources
-from tita_studio.pipeline.sources import is_bracket
+from tita_studio.pipeline.kinds import SourceKind, classify
 
 
 def fake_maps(h: int = 12, w: int = 16) -> FusionMaps:
@@ -136,11 +136,15 @@ def test_tita_jobs_show_the_classical_preview_then_the_tita_preview_then_the_ful
 
 def test_an_ir_visible_pair_is_never_a_bracket(pair, full_pair):
     for paths in (pair, full_pair):
-        sources = [s.source for s in read_sources(paths)[0]]
-        assert is_bracket(sources)  # its brightness ratio alone would say bracket
-        assert not is_exposure_bracket(sources)
+        loaded = read_sources(paths)[0]
+        sources = [s.source for s in loaded]
+        means = sorted(float(s.pixels.mean()) for s in sources)
+        assert means[1] / means[0] > 1.5  # brightness alone would have called it a bracket
+        result = classify(sources)
+        assert result.kind is SourceKind.IR_VISIBLE
+        assert result.order == (0, 1) and sources[0].pixels.ndim == 3  # shown visible first
     bracket = [s.source for s in read_sources(sorted((RESOURCES_DIR / "demo").glob("bracket_*.jpg")))[0]]
-    assert is_exposure_bracket(bracket)
+    assert classify(bracket).kind is SourceKind.BRACKET
 
 
 def test_missing_shipped_weights_are_explained_in_window_terms(tmp_path, monkeypatch):

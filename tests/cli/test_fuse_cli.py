@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from tita_studio.cli.main import main
+from tita_studio.evaluation.datasets import discover
 from tita_studio.model import TITA, TITAConfig
 from tita_studio.model.weights import save_weights
+from tita_studio.pipeline.fuse import FuseOptions, fuse_sources
 from tita_studio.pipeline.io import WriteOptions, read_image, write_image
+from tita_studio.pipeline.kinds import SourceKind
 
 
 @pytest.fixture
@@ -111,3 +116,33 @@ def test_bad_input_exits_2_and_writes_nothing(pair, tmp_path, capsys, case, mess
 def test_info_names_the_device(capsys):
     assert main(["info"]) == 0
     assert "device" in capsys.readouterr().out
+
+
+def _ivf_folders() -> list[str]:
+    root = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "ivf"
+    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+@pytest.mark.parametrize("folder", _ivf_folders())
+def test_registered_ir_visible_pairs_are_never_moved(datasets, folder):
+    """Default options on real IR/visible pairs (up to 3 a folder): full size, no alignment, the visible
+    frame as the reference, whichever frame is brighter."""
+    for item in discover(datasets / "ivf" / folder, 3).items:
+        sources = [read_image(s) for s in item.sources]
+        result = fuse_sources(sources, FuseOptions(method="average"))
+        assert result.classification.kind is SourceKind.IR_VISIBLE, (item.name, result.classification.describe())
+        assert result.alignment is None
+        assert result.image.shape[:2] == sources[0].shape
+        assert result.sources[result.reference].meta.path == sources[0].meta.path  # A is the visible frame
+
+
+def test_default_fuse_keeps_a_night_llvip_pair_at_full_size(datasets, tmp_path, capsys):
+    """The reported case: `tita-studio fuse VIS IR -o out.png` on LLVIP moved and cropped the infrared frame.
+    Default options at 1280x1024; a classical method, since the alignment decision comes before the fusion
+    method and a full-size CPU fusion by the network takes minutes."""
+    a, b = (datasets / "ivf/llvip_train" / d / "train_010005.jpg" for d in ("A", "B"))
+    out = tmp_path / "fused.png"
+    assert main(["fuse", str(a), str(b), "-o", str(out), "--method", "laplacian"]) == 0
+    assert read_image(out).shape == read_image(a).shape == (1024, 1280)
+    printed = capsys.readouterr().out
+    assert "infrared/visible pair" in printed and "alignment:" not in printed

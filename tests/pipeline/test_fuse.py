@@ -11,8 +11,9 @@ import torch
 from tita_studio.engine.runner import FusionEngine
 from tita_studio.errors import InputError
 from tita_studio.model import TITA, TITAConfig
-from tita_studio.pipeline.fuse import FuseOptions, canonical_order, fuse_files, fuse_sources
+from tita_studio.pipeline.fuse import FuseOptions, fuse_files, fuse_sources
 from tita_studio.pipeline.io import read_image
+from tita_studio.pipeline.kinds import classify
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_n_source_tita_fusion_is_order_invariant(bracket, engine, strategy):
 
 
 def test_bracket_order_is_brightest_first_and_reference_is_middle(bracket):
-    order = canonical_order(bracket)
+    order = classify(bracket).order
     means = [bracket[i].pixels.mean() for i in order]
     assert means == sorted(means, reverse=True)
 

@@ -11,6 +11,7 @@ import pytest
 from tita_studio.errors import InputError
 from tita_studio.pipeline.align import AlignConfig, align_images, align_sources
 from tita_studio.pipeline.io import ImageMeta, SourceImage, read_image
+from tita_studio.pipeline.kinds import SourceKind
 
 SHIFT = (6.4, -3.7)
 HOMOGRAPHY = np.array([[1.02, 0.012, -6.0], [-0.008, 0.985, 4.0], [2e-5, -1.5e-5, 1.0]])
@@ -77,7 +78,7 @@ def test_homography_recovers_a_known_warp_on_a_real_frame(datasets: Path) -> Non
 def test_auto_picks_homography_for_a_real_focus_stack(datasets: Path) -> None:
     folder = datasets / "mff/focus_stacks/seq/chimpstackr_low_res"
     frames = [read_image(p).pixels for p in sorted(folder.glob("*.jpg"))[:3]]
-    result = align_images(frames, 1)
+    result = align_images(frames, 1, kind=SourceKind.FOCUS_STACK)
     assert result.method == "homography"
     assert all(a.residual < 0.1 for a in result.alignments)
 
@@ -89,7 +90,7 @@ def bracket_frames(datasets: Path) -> list[np.ndarray]:
 
 def test_mtb_aligns_a_real_bracket(datasets: Path) -> None:
     frames = bracket_frames(datasets)
-    result = align_images(frames, 1)
+    result = align_images(frames, 1, kind=SourceKind.BRACKET)
     assert result.method == "translation"
     for alignment in result.alignments:
         assert np.abs(alignment.transform[:2, 2]).max() < 2  # this bracket was shot registered
@@ -137,3 +138,35 @@ def test_align_sources_warps_alpha_and_updates_sizes() -> None:
     for source in aligned:
         assert source.shape == (h, w) and source.alpha.shape == (h, w)
         assert (source.meta.width, source.meta.height) == (w, h)
+
+
+def test_auto_recovers_a_hand_held_shift_in_a_real_bracket(datasets: Path) -> None:
+    frames = bracket_frames(datasets)
+    frames[0] = shifted(frames[0], -7.0, 4.0)
+    result = align_images(frames, 1, kind=SourceKind.BRACKET)
+    found = result.alignments[0].transform[:2, 2] - result.alignments[1].transform[:2, 2]
+    assert np.abs(found - (-7.0, 4.0)).max() < 0.5
+    assert not result.notes
+
+
+def test_auto_keeps_frames_when_a_big_move_gains_little() -> None:
+    """A large shift that barely raises the correlation is noise (seen on registered LLVIP pairs): under
+    auto the frame stays where it is and the note says why; asked for explicitly, the shift is applied."""
+    reference = texture()
+    # a frame whose best match is 30 px away but only slightly better than in place: the same texture
+    # shifted, averaged with the reference itself
+    frame = 0.8 * reference + 0.2 * shifted(reference, 30, 0)
+    explicit = align_images([reference, frame], 0, AlignConfig(method="translation"))
+    moved = explicit.alignments[1]
+    auto = align_images([reference, frame], 0, kind=SourceKind.BRACKET)
+    kept = auto.alignments[1]
+    assert np.allclose(kept.transform, np.eye(3)) and auto.crop == (0, 0, 320, 240)
+    assert "kept as it is" in auto.notes[0] and "frame 1" in auto.report()
+    if not np.allclose(moved.transform, np.eye(3)):  # the estimate moved it: then the gain was marginal
+        assert moved.correlation_after - moved.correlation_before < 0.02 * 100 * 30 / np.hypot(320, 240)
+
+
+def test_auto_never_aligns_an_ir_visible_pair(datasets: Path) -> None:
+    pair = [read_image(datasets / "ivf/llvip_train" / d / "train_010001.jpg").pixels for d in ("A", "B")]
+    result = align_images(pair, 0, kind=SourceKind.IR_VISIBLE)
+    assert result.method == "none" and result.frames[1] is pair[1]

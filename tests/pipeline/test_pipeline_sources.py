@@ -1,4 +1,4 @@
-"""Exposure order, reference frames and size matching."""
+"""Exposure order and size matching."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ import pytest
 
 from tita_studio.errors import InputError
 from tita_studio.pipeline.io import ImageMeta, SourceImage, read_image
-from tita_studio.pipeline.sources import (
-    bracket_reference,
-    exposure_order,
-    is_bracket,
-    match_sizes,
-    reference_index,
-)
+from tita_studio.pipeline.sources import exposure_order, match_sizes
 
 
 def source(pixels: np.ndarray, name: str) -> SourceImage:
@@ -29,25 +23,10 @@ def bracket(order: list[int]) -> list[SourceImage]:
     return [source(np.full((4, 6, 3), levels[i]), f"frame{i}.png") for i in order]
 
 
-def test_exposure_order_and_reference_do_not_depend_on_input_order() -> None:
+def test_exposure_order_does_not_depend_on_input_order() -> None:
     for order in ([0, 1, 2, 3, 4], [4, 2, 0, 3, 1], [3, 4, 1, 0, 2]):
         sources = bracket(order)
         assert [sources[i].meta.path.name for i in exposure_order(sources)] == [f"frame{i}.png" for i in range(5)]
-        assert sources[bracket_reference(sources)].meta.path.name == "frame2.png"
-        assert is_bracket(sources)
-
-
-def test_ir_visible_reference_is_the_colour_frame() -> None:
-    infrared = source(np.full((4, 6), 0.5), "a_ir.png")
-    visible = source(np.full((4, 6, 3), 0.5), "b_vis.png")
-    assert reference_index([infrared, visible]) == 1
-    assert reference_index([visible, infrared]) == 0
-
-
-def test_stack_reference_is_the_middle_frame_by_name() -> None:
-    frames = [source(np.full((4, 6, 3), 0.5), f"f{i}.jpg") for i in (3, 1, 2)]
-    assert not is_bracket(frames)
-    assert frames[reference_index(frames)].meta.path.name == "f2.jpg"
 
 
 def test_real_bracket_sorted_by_brightness(datasets: Path) -> None:
@@ -55,7 +34,6 @@ def test_real_bracket_sorted_by_brightness(datasets: Path) -> None:
     sources = [read_image(p) for p in sorted(folder.glob("*.jpg"))]
     means = [float(s.pixels.mean()) for s in sources]
     assert [means[i] for i in exposure_order(sources)] == sorted(means)
-    assert is_bracket(sources)
 
 
 def test_different_sizes_are_refused_without_resize() -> None:

@@ -14,6 +14,7 @@ class FusionSettings:
     """What the worker runs; remembered between sessions (see `settings_store`)."""
 
     method: str = "tita"
+    kind: str = "auto"  # the kind of input (pipeline.kinds): auto decides from the pixels
     align: str = "auto"
     model: str = ""  # empty: the shipped weights
     device: str = "auto"

@@ -36,8 +36,9 @@ from tita_studio.app.overlays import BRANCH_COLOURS, BRANCH_LABELS, COLORMAPS, O
 from tita_studio.app.state import LoadedSource
 from tita_studio.engine.device import DEVICES, PRECISIONS
 from tita_studio.model.tita import AttentionProbe
+from tita_studio.pipeline.align import METHODS as ALIGN_METHODS
+from tita_studio.pipeline.kinds import KIND_CHOICES
 
-ALIGN_CHOICES = ("auto", "none", "translation", "homography")
 OVERLAY_TITLES = {"none": "no overlay", "oaf": "dominant OAF branch", "oaf-share": "OAF branch share",
                   "ipa": "IPA cross-attention share", "relation": "IPA relation score"}
 
@@ -307,8 +308,11 @@ class SettingsPanel(QWidget):
         super().__init__(parent)
         self.method = QComboBox()
         self.method.addItems(methods)
+        self.kind = QComboBox()
+        self.kind.addItems(list(KIND_CHOICES))
+        self.kind.setToolTip("What the sources are; auto decides from the pixels")
         self.align = QComboBox()
-        self.align.addItems(list(ALIGN_CHOICES))
+        self.align.addItems(list(ALIGN_METHODS))
         self.model = QLineEdit()
         self.model.setPlaceholderText("shipped weights (none yet)")
         browse = QPushButton("Browse...")
@@ -322,11 +326,15 @@ class SettingsPanel(QWidget):
         self.preview.setSpecialValueText("off")
         self.engine = QLabel()
         self.engine.setWordWrap(True)
+        self.input = QLabel()
+        self.input.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(self.model, 1)
         row.addWidget(browse)
         form = QFormLayout(self)
         form.addRow("Method", self.method)
+        form.addRow("Input kind", self.kind)
+        form.addRow(self.input)
         form.addRow("Alignment", self.align)
         form.addRow("Model", row)
         form.addRow("Device", self.device)
@@ -334,12 +342,17 @@ class SettingsPanel(QWidget):
         form.addRow("Preview side", self.preview)
         form.addRow(self.engine)
         self.method.currentTextChanged.connect(lambda s: self.changed.emit({"method": s}))
+        self.kind.currentTextChanged.connect(lambda s: self.changed.emit({"kind": s}))
         self.align.currentTextChanged.connect(lambda s: self.changed.emit({"align": s}))
         self.model.editingFinished.connect(lambda: self.changed.emit({"model": self.model.text().strip()}))
         self.device.currentTextChanged.connect(lambda s: self.changed.emit({"device": s}))
         self.precision.currentTextChanged.connect(lambda s: self.changed.emit({"precision": s}))
         self.preview.valueChanged.connect(lambda v: self.changed.emit({"preview_side": v}))
         browse.clicked.connect(self._browse)
+
+    def show_input(self, text: str) -> None:
+        """What the current sources were taken for, and what alignment declined to do."""
+        self.input.setText(text)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "TITA weights", "", "Weights (*.safetensors *.pth *.pt)")
@@ -348,7 +361,7 @@ class SettingsPanel(QWidget):
             self.changed.emit({"model": path})
 
     def show_settings(self, s: FusionSettings, engine_text: str) -> None:
-        for w, v in ((self.method, s.method), (self.align, s.align), (self.device, s.device),
+        for w, v in ((self.method, s.method), (self.kind, s.kind), (self.align, s.align), (self.device, s.device),
                      (self.precision, s.precision)):
             w.blockSignals(True)
             w.setCurrentText(v)

@@ -4,7 +4,7 @@ click-inspect and metrics. Views call its methods and redraw from the model's si
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,9 +16,8 @@ from tita_studio.app.readout import sample_text
 from tita_studio.app.settings_store import SettingsStore
 from tita_studio.app.state import EngineStatus, Outcome, StudioModel
 from tita_studio.app.worker import FusionController, baseline_results, read_sources, score_methods
-from tita_studio.pipeline.fuse import _is_ir_visible
-from tita_studio.pipeline.io import READ_SUFFIXES, SourceImage
-from tita_studio.pipeline.sources import is_bracket
+from tita_studio.pipeline.io import READ_SUFFIXES
+from tita_studio.pipeline.kinds import SourceKind
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +31,6 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
         else:
             out.append(p)
     return out
-
-
-def is_exposure_bracket(sources: Sequence[SourceImage]) -> bool:
-    """Whether MEF-SSIM applies. Decided as the pipeline orders sources: an infrared/visible pair (one
-    grey, one colour source) is never a bracket, however much its brightness differs (small crops do)."""
-    return not _is_ir_visible(sources) and is_bracket(sources)
 
 
 class StudioPresenter(QObject):
@@ -240,7 +233,7 @@ class StudioPresenter(QObject):
         if result is None:
             return
         sources = [s.pixels for s in result.sources]
-        bracket = is_exposure_bracket(result.sources)
+        bracket = result.classification.kind is SourceKind.BRACKET  # MEF-SSIM applies to brackets only
         config = self.metrics_config
         current = {result.method: result.image}
         srcs = list(result.sources)

@@ -40,6 +40,7 @@ from tita_studio.app.presenter import StudioPresenter
 from tita_studio.app.settings_store import SettingsStore
 from tita_studio.app.state import BASELINE, Outcome, StudioModel
 from tita_studio.app.worker import FusionController, baseline_names, plain_error
+from tita_studio.pipeline.fuse import FusionResult
 from tita_studio.pipeline.io import READ_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,12 @@ NO_WEIGHTS = ("No trained TITA weights ship yet, so this window fuses with the c
               "Overlays and click-inspect need TITA weights (Settings > Model).")
 UNTRAINED = ("These TITA weights are UNTRAINED: the result and the maps show how the network works, "
              "not a real fusion.")
+
+
+def input_text(result: FusionResult) -> str:
+    """What the sources were taken for, and any frame alignment left as it was."""
+    notes = result.alignment.notes if result.alignment is not None else []
+    return "\n".join([f"Taken as: {result.classification.describe()}", *notes])
 
 
 def result_title(outcome: Outcome) -> str:
@@ -289,6 +296,8 @@ class MainWindow(QMainWindow):
             self.grid.titles[i].setText(f"{'AB'[i] + ': ' if len(names) == 2 else ''}{names[i]}")
         if len(panes) == len(shown) + 1:
             self._refresh_result_pane(panes[-1], shown)
+        outcome = self.model.outcome
+        self.settings_panel.show_input(input_text(outcome.result) if outcome is not None else "")
         if self.model.view.fitted:
             self.fit()
         self._refresh_overlay()

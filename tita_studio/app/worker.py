@@ -25,8 +25,9 @@ from tita_studio.engine.runner import EngineConfig, FusionEngine
 from tita_studio.engine.tiling import TileConfig
 from tita_studio.errors import Cancelled, TitaError
 from tita_studio.paths import DEFAULT_WEIGHTS
-from tita_studio.pipeline.fuse import FuseOptions, canonical_order, fuse_sources, load_engine
+from tita_studio.pipeline.fuse import FuseOptions, fuse_sources, load_engine
 from tita_studio.pipeline.io import SourceImage, read_image
+from tita_studio.pipeline.kinds import classify
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,8 @@ class FusionWorker(QObject):
             names = baseline_names()
             method = FALLBACK_METHOD if FALLBACK_METHOD in names or not names else names[0]
             notes.append(f"no TITA weights loaded: fused with the {method} baseline")
-        options = FuseOptions(method=method, align=job.settings.align, want_maps=method == "tita")
+        options = FuseOptions(method=method, kind=job.settings.kind, align=job.settings.align,
+                              want_maps=method == "tita")
         for stage, stage_options in job_stages(method, options, job.settings.preview_side,
                                                max(max(s.shape) for s in job.sources)):
             progress = None if stage == BASELINE else self._progress_fn(job.job_id, stage)  # it is instant
@@ -242,7 +244,7 @@ def read_sources(paths: Sequence[Path]) -> tuple[list[LoadedSource], list[tuple[
             log.exception("cannot read %s", path)
             errors.append((plain_error(exc), traceback.format_exc()))
     if len(loaded) >= 2:
-        loaded = [loaded[i] for i in canonical_order([s.source for s in loaded])]
+        loaded = [loaded[i] for i in classify([s.source for s in loaded]).order]
     return loaded, errors
 
 

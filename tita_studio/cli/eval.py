@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from tita_studio.baselines import DESCRIPTIONS
-from tita_studio.engine.device import DEVICES, PRECISIONS
+from tita_studio.cli.options import PRECISION_HELP, precision_arg
+from tita_studio.engine.device import DEVICES
 from tita_studio.engine.runner import EngineConfig
 from tita_studio.evaluation.report import write_report
 from tita_studio.evaluation.run import METHOD_CHOICES, TITA, EvalConfig, evaluate
@@ -46,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "configs/holdout.toml): evaluate only those scenes of the given folders")
     parser.add_argument("--model", type=Path, metavar="PATH",
                         help="TITA weights (default: models/tita-studio.safetensors; tita is skipped without any)")
-    parser.add_argument("--precision", default="float32", choices=PRECISIONS,
-                        help="precision of the tita method (default float32; bfloat16 is faster on CPU)")
+    parser.add_argument("--precision", default="float32", type=precision_arg, metavar="PRECISION",
+                        help=f"precision of the tita method: {PRECISION_HELP}; default float32")
     parser.add_argument("--device", default="auto", choices=DEVICES, help="device of the tita method")
     parser.set_defaults(run=run)
 

@@ -6,14 +6,16 @@ import argparse
 import logging
 from pathlib import Path
 
+from tita_studio.cli.options import PRECISION_HELP, precision_arg
 from tita_studio.cli.progress import ProgressLine
-from tita_studio.engine.device import DEVICES, PRECISIONS
+from tita_studio.engine.device import DEVICES
 from tita_studio.engine.runner import EngineConfig, FusionEngine
 from tita_studio.engine.tiling import TileConfig
 from tita_studio.errors import InputError, TitaError
 from tita_studio.pipeline.align import METHODS as ALIGN_METHODS
 from tita_studio.pipeline.fuse import STRATEGIES, FuseOptions, FusionResult, fuse_files, load_engine
-from tita_studio.pipeline.io import READ_SUFFIXES, WriteOptions
+from tita_studio.pipeline.io import READ_SUFFIXES, TIFF_COMPRESSIONS, WriteOptions
+from tita_studio.pipeline.kinds import KIND_CHOICES
 from tita_studio.pipeline.maps_export import export_maps
 
 log = logging.getLogger(__name__)
@@ -31,14 +33,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="tita", help="tita (default) or a classical baseline (see `info`)")
     p.add_argument("--model", type=Path, help="TITA Studio .safetensors weights or a reference .pth checkpoint")
     p.add_argument("--device", default="auto", choices=DEVICES)
-    p.add_argument("--precision", default="float32", choices=PRECISIONS)
+    p.add_argument("--precision", default="float32", type=precision_arg, metavar="PRECISION",
+                   help=f"{PRECISION_HELP} (default float32)")
     p.add_argument("--tile", type=int, default=512, help="tile side in pixels (multiple of 8; default 512)")
-    p.add_argument("--align", default="auto", choices=ALIGN_METHODS)
+    p.add_argument("--kind", default="auto", choices=KIND_CHOICES,
+                   help="what the sources are (default auto: decided from the pixels, and printed); "
+                        "order, reference frame and automatic alignment follow it")
+    p.add_argument("--align", default="auto", choices=ALIGN_METHODS,
+                   help="auto (default): translation for brackets, homography for focus stacks, none for "
+                        "IR/visible and other pairs; a frame is moved only when that clearly helps")
     p.add_argument("--resize", action="store_true", help="resample smaller sources to the largest")
     p.add_argument("--strategy", default="tree", choices=STRATEGIES, help="how more than two sources are paired")
     p.add_argument("--maps", type=Path, metavar="DIR", help="also write the network's maps (PNG + .npz) here")
     p.add_argument("--bit-depth", type=int, choices=(8, 16), help="output bit depth (default: as the reference)")
     p.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
+    p.add_argument("--tiff-compression", default="deflate", choices=tuple(TIFF_COMPRESSIONS),
+                   help="lossless compression of a TIFF output (default deflate)")
     p.add_argument("--ext", default=".png", help="output extension with --pairs (default .png)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output (never a source)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -91,9 +101,10 @@ def _pairs(dir_a: Path, dir_b: Path) -> list[tuple[Path, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    options = FuseOptions(method=args.method, align=args.align, resize=args.resize,
+    options = FuseOptions(method=args.method, kind=args.kind, align=args.align, resize=args.resize,
                           want_maps=args.maps is not None and args.method == "tita", strategy=args.strategy)
-    write = WriteOptions(bit_depth=args.bit_depth, jpeg_quality=args.quality, force=args.force)
+    write = WriteOptions(bit_depth=args.bit_depth, jpeg_quality=args.quality, force=args.force,
+                         tiff_compression=args.tiff_compression)
     if args.tile % 8 or args.tile < 64:
         raise InputError("--tile must be a multiple of 8 and at least 64")
     if not args.pairs:

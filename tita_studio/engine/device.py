@@ -10,6 +10,22 @@ import torch
 from tita_studio.errors import InputError
 
 PRECISIONS = ("float32", "bfloat16", "float16")
+# The names PyTorch users type (Lightning's "bf16-mixed", Accelerate's "fp16", ...) for each precision.
+_ALIASES = {
+    "float32": ("fp32", "f32", "32", "32-true", "float", "single", "full"),
+    "bfloat16": ("bf16", "bf16-mixed", "bf16-true", "brain"),
+    "float16": ("fp16", "f16", "16", "16-mixed", "16-true", "half"),
+}
+_CANONICAL = {alias: name for name, aliases in _ALIASES.items() for alias in (name, *aliases)}
+
+
+def canonical_precision(name: str) -> str:
+    """The precision's canonical name (float32, bfloat16, float16) from any accepted spelling."""
+    key = str(name).strip().lower()
+    if key not in _CANONICAL:
+        spellings = "; ".join(f"{n} ({', '.join(a[:2])})" for n, a in _ALIASES.items())
+        raise InputError(f"unknown precision {name!r}; choose one of {spellings}")
+    return _CANONICAL[key]
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -30,21 +46,22 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def check_precision(precision: str, device: torch.device) -> None:
-    """float16 autocast is only worth it (and only supported well) on GPUs."""
-    if precision not in PRECISIONS:
-        raise InputError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-    if precision == "float16" and device.type == "cpu":
+def check_precision(precision: str, device: torch.device) -> str:
+    """The canonical name of `precision`; float16 autocast is only worth it (and only supported well) on
+    GPUs."""
+    name = canonical_precision(precision)
+    if name == "float16" and device.type == "cpu":
         raise InputError("float16 is for GPUs; on the CPU use bfloat16 or float32")
+    return name
 
 
 @contextlib.contextmanager
 def autocast(device: torch.device, precision: str) -> Iterator[None]:
     """Autocast to the chosen reduced precision; a no-op for float32."""
-    check_precision(precision, device)
-    if precision == "float32":
+    name = check_precision(precision, device)
+    if name == "float32":
         yield
         return
-    dtype = torch.bfloat16 if precision == "bfloat16" else torch.float16
+    dtype = torch.bfloat16 if name == "bfloat16" else torch.float16
     with torch.autocast(device_type=device.type, dtype=dtype):
         yield

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -63,11 +63,11 @@ class FusionEngine:
 
     def __init__(self, net: TITA, config: EngineConfig | None = None, description: str = "",
                  trained: bool = True) -> None:
-        self.config = config or EngineConfig()
+        config = config or EngineConfig()
         self.description = description or f"TITA ({net.config.variant} variant)"
         self.trained = trained
-        self.device = resolve_device(self.config.device)
-        check_precision(self.config.precision, self.device)
+        self.device = resolve_device(config.device)
+        self.config = replace(config, precision=check_precision(config.precision, self.device))
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
         if self.device.type == "cpu":

@@ -5,29 +5,34 @@ Methods (docs/pipeline.md, "Alignment"):
   refined to a sub-pixel shift by ECC (cv2.findTransformECC, MOTION_TRANSLATION).
 - homography: SIFT features matched with a ratio test, RANSAC homography, refined by ECC
   (MOTION_HOMOGRAPHY); follows focus breathing and hand-held rotation.
-- auto: translation for an exposure bracket (frames differ in mean brightness: hand-held brackets
-  mostly shift, and features are unreliable across exposures), homography for everything else.
-- none: the sources are taken as registered (the default for infrared/visible pairs, decided by the
-  caller).
+- auto: decided by the kind of input (pipeline.kinds): translation for an exposure bracket (hand-held
+  brackets mostly shift, and features are unreliable across exposures), homography for a focus stack,
+  none for an infrared/visible pair or anything else (sensor pairs come registered, and a transform
+  estimated across sensors is noise).
+- none: the sources are taken as registered.
 
 All estimation runs on histogram-equalised luma (monotone tone changes between exposures vanish) at
 `max_side`, and the transform is scaled back to full resolution. Every frame is then checked: the
 transform must be plausible, the equalised correlation with the reference must not drop and must reach
-`min_correlation`; otherwise InputError, never a smeared result. The border that is not covered by every
-frame is cropped away.
+`min_correlation`. An explicit method refuses (InputError) a frame that fails, never a smeared result.
+Under auto a frame is moved only when that clearly improves the match: the correlation must rise by
+`gain_per_percent` for every percent of the image diagonal the frame would move; otherwise (and when no
+transform can be estimated) the frame is kept as it is, and the result's notes say so. The border that is
+not covered by every frame is cropped away.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from tita_studio.errors import InputError
 from tita_studio.pipeline.io import SourceImage
-from tita_studio.pipeline.sources import SourcesConfig, is_bracket, luminance
+from tita_studio.pipeline.kinds import SourceKind
+from tita_studio.pipeline.sources import luminance
 
 METHODS = ("auto", "none", "translation", "homography")
 
@@ -51,7 +56,7 @@ class AlignConfig:
     min_correlation: float = 0.3  # equalised-luma correlation with the reference after alignment
     max_correlation_drop: float = 0.02  # refuse when alignment lowers the correlation by more than this
     min_overlap: float = 0.6  # fraction of the reference kept after cropping to the common area
-    sources: SourcesConfig = field(default_factory=SourcesConfig)
+    gain_per_percent: float = 0.02  # auto: correlation gain needed per percent of the diagonal moved
 
 
 @dataclass
@@ -62,6 +67,7 @@ class FrameAlignment:
     transform: np.ndarray  # 3x3 float64
     correlation_before: float
     correlation_after: float
+    note: str = ""  # why the frame was kept as it is (auto), empty when it was aligned
 
     @property
     def residual(self) -> float:
@@ -86,6 +92,9 @@ class AlignmentResult:
         for a in self.alignments:
             if a.index == self.reference:
                 continue
+            if a.note:
+                lines.append(f"  frame {a.index}: {a.note}")
+                continue
             shift = a.transform[:2, 2]
             lines.append(
                 f"  frame {a.index}: shift ({shift[0]:+.2f}, {shift[1]:+.2f}) px, correlation "
@@ -93,31 +102,44 @@ class AlignmentResult:
             )
         return "\n".join(lines)
 
+    @property
+    def notes(self) -> list[str]:
+        """What auto alignment declined to do, one sentence a frame."""
+        return [f"frame {a.index}: {a.note}" for a in self.alignments if a.note]
+
+
+def resolve_method(requested: str, kind: SourceKind | None) -> str:
+    """The method `requested` stands for: auto follows the kind of input (see the module docstring)."""
+    if requested not in METHODS:
+        raise InputError(f"unknown alignment '{requested}' (use {', '.join(METHODS)})")
+    if requested != "auto":
+        return requested
+    if kind is None:
+        raise InputError("automatic alignment needs the kind of input (pipeline.kinds.classify); "
+                         "or name a method")
+    return {SourceKind.BRACKET: "translation", SourceKind.FOCUS_STACK: "homography"}.get(kind, "none")
+
 
 def align_images(
-    images: Sequence[np.ndarray], reference: int, config: AlignConfig | None = None, *, bracket: bool | None = None
+    images: Sequence[np.ndarray], reference: int, config: AlignConfig | None = None, *,
+    kind: SourceKind | None = None,
 ) -> AlignmentResult:
     """Register float images (grey or RGB, [0, 1], one size) onto `images[reference]` and crop.
 
-    `bracket` tells auto which method to use; None: decided from the mean brightness of the frames.
-    Raises InputError when a frame cannot be registered convincingly.
+    `kind` (pipeline.kinds) decides what auto does. Raises InputError when an explicitly requested
+    method cannot register a frame convincingly.
     """
     cfg = config or AlignConfig()
-    if cfg.method not in METHODS:
-        raise InputError(f"unknown alignment '{cfg.method}' (use {', '.join(METHODS)})")
+    method = resolve_method(cfg.method, kind)
     shapes = {img.shape[:2] for img in images}
     if len(shapes) != 1:
         raise InputError("alignment needs sources of one size; resize them first")
     height, width = next(iter(shapes))
     identity = np.eye(3)
-    if cfg.method == "none" or len(images) < 2:
+    if method == "none" or len(images) < 2:
         alignments = [FrameAlignment(i, identity, 1.0, 1.0) for i in range(len(images))]
         return AlignmentResult(list(images), "none", reference, alignments, (0, 0, width, height))
-    method = cfg.method
-    if method == "auto":
-        if bracket is None:
-            bracket = _is_bracket_images(images, cfg.sources)
-        method = "translation" if bracket else "homography"
+    auto = cfg.method == "auto"
     scale = min(1.0, cfg.max_side / max(height, width))
     small = [_equalised(img, scale) for img in images]
     alignments = []
@@ -126,8 +148,17 @@ def align_images(
             alignments.append(FrameAlignment(index, identity, 1.0, 1.0))
             continue
         estimate = _translation if method == "translation" else _homography
-        warp_small = estimate(small[reference], frame, cfg, index)
-        alignments.append(_checked(index, small[reference], frame, warp_small, scale, (height, width), cfg))
+        try:
+            warp_small = estimate(small[reference], frame, cfg, index)
+            alignments.append(_checked(index, small[reference], frame, warp_small, scale, (height, width), cfg,
+                                       auto))
+        except InputError as exc:
+            if not auto:
+                raise
+            before = _correlation(small[reference], frame, np.eye(3))
+            reason = str(exc).removeprefix("alignment: ").split("; ")[0]
+            alignments.append(FrameAlignment(index, identity, before, before,
+                                             f"kept as it is: {reason.removeprefix(f'frame {index} ')}"))
     crop = _common_crop([a.transform for a in alignments], (height, width))
     _, _, w, h = crop
     if w * h < cfg.min_overlap * width * height:
@@ -140,12 +171,11 @@ def align_images(
 
 
 def align_sources(
-    sources: Sequence[SourceImage], reference: int, config: AlignConfig | None = None
+    sources: Sequence[SourceImage], reference: int, config: AlignConfig | None = None, *,
+    kind: SourceKind | None = None,
 ) -> tuple[list[SourceImage], AlignmentResult]:
     """`align_images` on sources, warping their alpha and multiband intensity the same way."""
-    cfg = config or AlignConfig()
-    bracket = is_bracket(sources, cfg.sources)
-    result = align_images([s.pixels for s in sources], reference, cfg, bracket=bracket)
+    result = align_images([s.pixels for s in sources], reference, config, kind=kind)
     _, _, w, h = result.crop
     aligned = []
     for source, frame, alignment in zip(sources, result.frames, result.alignments, strict=True):
@@ -167,11 +197,6 @@ def warp(image: np.ndarray, transform: np.ndarray, crop: tuple[int, int, int, in
     out = cv2.warpPerspective(image.astype(np.float32, copy=False), to_crop, (w, h),
                               flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
     return np.clip(out, 0.0, 1.0)
-
-
-def _is_bracket_images(images: Sequence[np.ndarray], cfg: SourcesConfig) -> bool:
-    means = [max(float(luminance(img).mean()), 1e-4) for img in images]
-    return max(means) / min(means) > cfg.bracket_ratio
 
 
 def _equalised(image: np.ndarray, scale: float) -> np.ndarray:
@@ -233,8 +258,9 @@ def _to3x3(matrix: np.ndarray) -> np.ndarray:
 
 
 def _checked(index: int, ref: np.ndarray, frame: np.ndarray, warp_small: np.ndarray, scale: float,
-             shape: tuple[int, int], cfg: AlignConfig) -> FrameAlignment:
-    """Scale a transform to full size and refuse it when it is implausible or does not help."""
+             shape: tuple[int, int], cfg: AlignConfig, auto: bool = False) -> FrameAlignment:
+    """Scale a transform to full size and refuse it when it is implausible or does not help; under
+    `auto`, keep the frame as it is when the gain is too small for the distance moved."""
     to_small = np.array([[scale, 0, 0.5 * scale - 0.5], [0, scale, 0.5 * scale - 0.5], [0, 0, 1.0]])
     transform = np.linalg.inv(to_small) @ warp_small @ to_small
     transform /= transform[2, 2]
@@ -256,6 +282,11 @@ def _checked(index: int, ref: np.ndarray, frame: np.ndarray, warp_small: np.ndar
             f"alignment: frame {index} still differs from the reference after alignment (correlation "
             f"{before:.3f} -> {after:.3f}); refusing to write a smeared result; try another --align method"
         )
+    percent = 100.0 * displacement / diagonal
+    if auto and after - before < cfg.gain_per_percent * percent:
+        return FrameAlignment(index, np.eye(3), before, before,
+                              f"kept as it is: moving it by up to {displacement:.0f} px ({percent:.1f}% of the "
+                              f"diagonal) would raise the correlation only from {before:.3f} to {after:.3f}")
     return FrameAlignment(index, transform, before, after)
 
 

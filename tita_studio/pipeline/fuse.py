@@ -1,7 +1,8 @@
 """One fusion, files or arrays in, result out: the function both the command line and the window call.
 
-Flow: sizes matched -> roles and order -> alignment -> luma / chroma split -> luma fused (TITA or a
-classical method) -> chroma fused by the spec rule -> recombined.
+Flow: sizes matched -> kind of input (pipeline.kinds: order and reference follow from it) -> alignment
+-> luma / chroma split -> luma fused (TITA or a classical method) -> chroma fused by the spec rule ->
+recombined.
 
 More than two sources (TITA fuses pairs): the sources are put in a canonical order (exposure order for
 a bracket, file-name order otherwise), and fused as a balanced binary tree of neighbouring pairs, each
@@ -26,10 +27,11 @@ from tita_studio.engine.tiling import CancelFn, ProgressFn
 from tita_studio.errors import Cancelled, InputError
 from tita_studio.model.loader import load_model
 from tita_studio.model.maps import FusionMaps
-from tita_studio.pipeline.align import AlignConfig, AlignmentResult, align_sources
+from tita_studio.pipeline.align import AlignConfig, AlignmentResult, align_sources, resolve_method
 from tita_studio.pipeline.colour import fuse_chroma, recombine, split
 from tita_studio.pipeline.io import SourceImage, WriteOptions, check_output, read_image, write_image
-from tita_studio.pipeline.sources import exposure_order, is_bracket, match_sizes, name_order, reference_index
+from tita_studio.pipeline.kinds import AUTO, Classification, classify
+from tita_studio.pipeline.sources import match_sizes
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,8 @@ class FuseOptions:
     """What to fuse and how. method: "tita" or a classical baseline name."""
 
     method: str = "tita"
-    align: str = "auto"  # auto | none | translation | homography (IR/visible pairs: none under auto)
+    kind: str = AUTO  # auto (classify the sources) or a pipeline.kinds.SourceKind value
+    align: str = "auto"  # auto | none | translation | homography (auto follows the kind; see align.py)
     resize: bool = False
     want_maps: bool = False
     strategy: str = "tree"  # how N > 2 sources are reduced to pairs: tree | fold
@@ -58,6 +61,7 @@ class FusionResult:
     sources: list[SourceImage]  # as fused: resized, aligned and cropped, in fusion order
     reference: int  # index into `sources` of the frame whose metadata the output keeps
     method: str
+    classification: Classification  # the kind of input (indices in it refer to the sources as given)
     maps: FusionMaps | None = None  # maps of the last (root) TITA pair, at 1 / maps_scale resolution
     pair_lumas: tuple[np.ndarray, np.ndarray] | None = None  # the root pair's inputs (A, B), for inspection
     maps_scale: int = 1
@@ -70,21 +74,6 @@ def load_engine(model: Path | None = None, config: EngineConfig | None = None) -
     """The network from a model file (default: the shipped weights) on its device."""
     loaded = load_model(model)
     return FusionEngine(loaded.net, config, description=loaded.description, trained=loaded.trained)
-
-
-def _is_ir_visible(sources: Sequence[SourceImage]) -> bool:
-    greys = [s.is_grey for s in sources]
-    return len(sources) == 2 and any(greys) and not all(greys)
-
-
-def canonical_order(sources: Sequence[SourceImage]) -> list[int]:
-    """An order that depends on the sources only: visible before infrared, brightest first in a
-    bracket, file names otherwise."""
-    if _is_ir_visible(sources):
-        return sorted(range(2), key=lambda i: sources[i].is_grey)
-    if is_bracket(sources):
-        return exposure_order(sources)[::-1]
-    return name_order(sources)
 
 
 def _downscaled(source: SourceImage, max_side: int) -> SourceImage:
@@ -159,21 +148,21 @@ def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = N
     srcs = match_sizes(sources, resize=opts.resize)
     if opts.preview_max_side:
         srcs = [_downscaled(s, opts.preview_max_side) for s in srcs]
-    order = canonical_order(srcs)
-    srcs = [srcs[i] for i in order]
-    reference = reference_index(srcs)
+    kind = classify(srcs, opts.kind)
+    log.info("input: %s", kind.describe())
+    srcs = [srcs[i] for i in kind.order]
+    reference = kind.order.index(kind.reference)
+    notes = [f"input: {kind.describe()}"]
     alignment = None
-    # IR/visible pairs are taken as registered unless an alignment is asked for explicitly.
-    method = "none" if opts.align == "auto" and _is_ir_visible(srcs) else opts.align
-    align_cfg = replace(opts.align_config, method=method)
-    if align_cfg.method != "none":
-        srcs, alignment = align_sources(srcs, reference, align_cfg)
+    align_cfg = replace(opts.align_config, method=opts.align)
+    if resolve_method(opts.align, kind.kind) != "none":
+        srcs, alignment = align_sources(srcs, reference, align_cfg, kind=kind.kind)
         log.info(alignment.report())
+        notes += [f"alignment: {note}" for note in alignment.notes]
     if cancel is not None and cancel():
         raise Cancelled("fusion cancelled")
     parts = [split(s) for s in srcs]
     lumas = [p.luma for p in parts]
-    notes: list[str] = []
     maps, scale, root = None, 1, None
     if opts.method == "tita":
         if engine is None:
@@ -187,7 +176,7 @@ def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = N
             progress(1.0)
     image = np.clip(recombine(luma, fuse_chroma([p.chroma for p in parts])), 0.0, 1.0).astype(np.float32)
     return FusionResult(image=image, luma=luma, sources=list(srcs), reference=reference, method=opts.method,
-                        maps=maps, pair_lumas=root, maps_scale=scale, alignment=alignment,
+                        classification=kind, maps=maps, pair_lumas=root, maps_scale=scale, alignment=alignment,
                         seconds=time.perf_counter() - start, notes=notes)
 
 

@@ -1,7 +1,8 @@
 """Reading and writing image files: float32 pixels in [0, 1] plus the metadata worth keeping.
 
-Decoders: Pillow for JPEG (it reports truncation, OpenCV does not), OpenCV for PNG (Pillow cannot hold
-16-bit RGB), tifffile for TIFF (any bit depth, planar, multiband), scipy for MATLAB .mat arrays.
+Decoders: Pillow for JPEG and BMP (it reports truncation, OpenCV does not), OpenCV for PNG (Pillow cannot hold
+16-bit RGB), tifffile for TIFF (any bit depth, planar, multiband, striped or tiled; its compressed
+variants LZW, Deflate, PackBits and JPEG through imagecodecs), scipy for MATLAB .mat arrays.
 Every failure a user can cause becomes an `InputError` naming the file and the reason; dimensions are
 checked from the header before any pixel is decoded.
 """
@@ -34,8 +35,11 @@ JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe")
 PNG_SUFFIXES = (".png",)
 TIFF_SUFFIXES = (".tif", ".tiff")
 MAT_SUFFIXES = (".mat",)
-READ_SUFFIXES = JPEG_SUFFIXES + PNG_SUFFIXES + TIFF_SUFFIXES + MAT_SUFFIXES
+BMP_SUFFIXES = (".bmp",)
+READ_SUFFIXES = JPEG_SUFFIXES + PNG_SUFFIXES + BMP_SUFFIXES + TIFF_SUFFIXES + MAT_SUFFIXES
 WRITE_SUFFIXES = JPEG_SUFFIXES + PNG_SUFFIXES + TIFF_SUFFIXES
+# Lossless TIFF compressions we write, by the names users know, with tifffile's name for each.
+TIFF_COMPRESSIONS = {"deflate": "zlib", "lzw": "lzw", "packbits": "packbits", "none": None}
 
 # Pillow's bomb check reads a module global; the lock keeps two reader threads from racing on it.
 _PIL_LIMIT_LOCK = threading.Lock()
@@ -118,7 +122,7 @@ def read_image(path: str | os.PathLike[str], config: ReadConfig | None = None) -
     if not file_path.is_file():
         raise InputError(f"{file_path}: no such file")
     suffix = file_path.suffix.lower()
-    if suffix in JPEG_SUFFIXES + PNG_SUFFIXES:
+    if suffix in JPEG_SUFFIXES + PNG_SUFFIXES + BMP_SUFFIXES:
         source = _read_pillow_header_first(file_path, cfg)
     elif suffix in TIFF_SUFFIXES:
         source = _read_tiff(file_path, cfg)
@@ -154,7 +158,7 @@ def _check_size(path: Path, width: int, height: int, cfg: ReadConfig) -> None:
 
 
 def _read_pillow_header_first(path: Path, cfg: ReadConfig) -> SourceImage:
-    """JPEG and PNG: Pillow reads the header (size, EXIF, ICC) lazily, then the pixels are decoded."""
+    """JPEG, PNG and BMP: Pillow reads the header (size, EXIF, ICC) lazily, then the pixels are decoded."""
     data = path.read_bytes()
     try:
         im = _open_pillow(data, cfg.max_pixels)
@@ -164,8 +168,11 @@ def _read_pillow_header_first(path: Path, cfg: ReadConfig) -> SourceImage:
         raise InputError(f"{path}: the header claims more than {cfg.max_pixels / 1e6:.0f} megapixels; "
                          "refusing to decode (possible decompression bomb)")
     _check_size(path, im.width, im.height, cfg)
-    if im.format not in ("JPEG", "PNG"):
-        raise InputError(f"{path}: the suffix says JPEG/PNG but the content is {im.format}")
+    if im.format not in ("JPEG", "PNG", "BMP"):
+        raise InputError(f"{path}: the suffix says {path.suffix[1:].upper()} but the content is {im.format}, "
+                         "which is read only from .tif/.tiff files")
+    if path.suffix.lower() not in {"JPEG": JPEG_SUFFIXES, "PNG": PNG_SUFFIXES, "BMP": BMP_SUFFIXES}[im.format]:
+        log.warning("%s: the content is %s, not what the suffix says; read as %s", path, im.format, im.format)
     try:
         exif = im.getexif()  # for a PNG this reads up to the eXIf chunk, which may follow the pixels
     except (OSError, SyntaxError, ValueError) as exc:
@@ -174,7 +181,7 @@ def _read_pillow_header_first(path: Path, cfg: ReadConfig) -> SourceImage:
     icc = im.info.get("icc_profile") or None
     meta = ImageMeta(path=path, format=im.format, width=im.width, height=im.height, channels=0, bit_depth=8,
                      dtype="uint8", orientation=orientation, exif=md.clean_exif(exif), icc=icc)
-    array = _decode_jpeg(path, im) if im.format == "JPEG" else _decode_png(path, data, cfg.max_pixels)
+    array = _decode_png(path, data, cfg.max_pixels) if im.format == "PNG" else _decode_pillow(path, im)
     return _to_source(array, meta, alpha_last=array.ndim == 3 and array.shape[2] in (2, 4))
 
 
@@ -192,15 +199,16 @@ def _open_pillow(data: bytes, max_pixels: int) -> Image.Image | None:
             Image.MAX_IMAGE_PIXELS = previous
 
 
-def _decode_jpeg(path: Path, im: Image.Image) -> np.ndarray:
+def _decode_pillow(path: Path, im: Image.Image) -> np.ndarray:
+    """JPEG and BMP pixels, 8-bit grey or RGB."""
     try:
         im.load()
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{path}: corrupt or truncated JPEG ({exc})") from exc
-    if im.mode == "CMYK":
-        im = im.convert("RGB")
-    if im.mode not in ("L", "RGB"):
-        raise InputError(f"{path}: unsupported JPEG colour mode {im.mode}")
+        raise InputError(f"{path}: corrupt or truncated {im.format} ({exc})") from exc
+    if im.mode in ("CMYK", "P", "1"):
+        im = im.convert("RGB" if im.mode != "1" else "L")
+    if im.mode not in ("L", "RGB", "RGBA"):
+        raise InputError(f"{path}: unsupported {im.format} colour mode {im.mode}")
     return np.asarray(im)
 
 
@@ -229,6 +237,7 @@ def _read_tiff(path: Path, cfg: ReadConfig) -> SourceImage:
                 raise InputError(f"{path}: palette TIFF is not supported; save it as RGB")
             if page.photometric == tifffile.PHOTOMETRIC.SEPARATED:
                 raise InputError(f"{path}: CMYK TIFF is not supported; save it as RGB")
+            _check_tiff_codec(path, page.compression)
             array = page.asarray()
             axes = page.axes
             icc_tag = page.tags.get(md.ICC_TIFF_TAG)
@@ -256,6 +265,19 @@ def _read_tiff(path: Path, cfg: ReadConfig) -> SourceImage:
     if channels > 3 and not (channels == 4 and alpha_last):
         return _multiband_source(path, array, meta, cfg)
     return _to_source(array, meta, alpha_last=alpha_last)
+
+
+def _check_tiff_codec(path: Path, compression: int) -> None:
+    """A valid file whose codec we lack is unsupported, not corrupt: say which codec and what to install."""
+    if compression in tifffile.TIFF.DECOMPRESSORS:
+        return
+    try:
+        name = tifffile.COMPRESSION(compression).name
+    except ValueError:
+        name = f"code {compression}"
+    raise InputError(f"{path}: this TIFF uses {name} compression, which this installation cannot decode "
+                     "(the imagecodecs package decodes LZW, Deflate, PackBits, JPEG and more: "
+                     "pip install imagecodecs); save it uncompressed or with LZW/Deflate")
 
 
 def _invert(array: np.ndarray) -> np.ndarray:
@@ -398,6 +420,7 @@ class WriteOptions:
     jpeg_quality: int = 95
     force: bool = False  # overwrite an existing output (never a source)
     keep_metadata: bool = True  # copy EXIF/ICC of the metadata source
+    tiff_compression: str = "deflate"  # one of TIFF_COMPRESSIONS (all lossless)
 
 
 def write_image(
@@ -466,7 +489,10 @@ def encode_image(suffix: str, pixels: np.ndarray, options: WriteOptions, meta: I
     samples = _quantise(array, depth)
     if suffix in PNG_SUFFIXES:
         return _encode_png(samples, exif, icc)
-    return _encode_tiff(samples, exif, icc)
+    if options.tiff_compression not in TIFF_COMPRESSIONS:
+        raise InputError(f"unknown TIFF compression {options.tiff_compression!r}; "
+                         f"choose one of {', '.join(TIFF_COMPRESSIONS)}")
+    return _encode_tiff(samples, exif, icc, TIFF_COMPRESSIONS[options.tiff_compression])
 
 
 def _quantise(array: np.ndarray, depth: int) -> np.ndarray:
@@ -491,7 +517,7 @@ def _encode_png(samples: np.ndarray, exif: Image.Exif, icc: bytes | None) -> byt
     return md.add_png_metadata(encoded.tobytes(), exif, icc)
 
 
-def _encode_tiff(samples: np.ndarray, exif: Image.Exif, icc: bytes | None) -> bytes:
+def _encode_tiff(samples: np.ndarray, exif: Image.Exif, icc: bytes | None, compression: str | None) -> bytes:
     buffer = io.BytesIO()
     rgb = samples.ndim == 3
     datetime = exif.get(0x0132)
@@ -500,7 +526,7 @@ def _encode_tiff(samples: np.ndarray, exif: Image.Exif, icc: bytes | None) -> by
         samples,
         photometric="rgb" if rgb else "minisblack",
         extrasamples=("unassalpha",) if rgb and samples.shape[2] == 4 else None,
-        compression="zlib",
+        compression=compression,
         byteorder="<",
         bigtiff=False,
         metadata=None,

@@ -1,7 +1,8 @@
-"""What each source is for: exposure order, the reference frame, and one common size.
+"""Orders of sources (by exposure, by name) and one common size; which order applies is decided by the
+classification in pipeline.kinds.
 
 Everything here is independent of the order the files were given in: ties are broken by file name,
-so the same set of files always gives the same order and the same reference.
+so the same set of files always gives the same order.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
 
 @dataclass(frozen=True)
 class SourcesConfig:
-    """Thresholds for telling a bracket from a stack and for accepting a resize."""
+    """When a resize is accepted."""
 
-    bracket_ratio: float = 1.5  # brightest / darkest mean luminance above this: an exposure bracket
     aspect_tolerance: float = 0.01  # relative aspect-ratio difference accepted when resizing
 
 
@@ -45,46 +45,9 @@ def exposure_order(sources: Sequence[SourceImage]) -> list[int]:
     return sorted(range(len(sources)), key=lambda i: keys[i])
 
 
-def is_bracket(sources: Sequence[SourceImage], config: SourcesConfig | None = None) -> bool:
-    """True when the sources differ in exposure enough to be a bracket rather than a stack."""
-    cfg = config or SourcesConfig()
-    means = [max(mean_luminance(s), 1e-4) for s in sources]
-    return len(means) >= 2 and max(means) / min(means) > cfg.bracket_ratio
-
-
-def bracket_reference(sources: Sequence[SourceImage]) -> int:
-    """The middle exposure (the darker middle one for an even count): EXIF and alignment follow it."""
-    order = exposure_order(sources)
-    return order[(len(order) - 1) // 2]
-
-
 def name_order(sources: Sequence[SourceImage]) -> list[int]:
     """Indices by file name: the natural order of a focus stack, whatever order it was given in."""
     return sorted(range(len(sources)), key=lambda i: str(sources[i].meta.path))
-
-
-def stack_reference(sources: Sequence[SourceImage]) -> int:
-    """The middle frame of a focus stack by name: the least breathing away from every other frame."""
-    order = name_order(sources)
-    return order[(len(order) - 1) // 2]
-
-
-def visible_reference(sources: Sequence[SourceImage]) -> int:
-    """The visible frame of an infrared/visible pair: the colour one (the first by name when both or
-    neither are)."""
-    colour = [i for i in name_order(sources) if not sources[i].is_grey]
-    return colour[0] if colour else name_order(sources)[0]
-
-
-def reference_index(sources: Sequence[SourceImage], config: SourcesConfig | None = None) -> int:
-    """Default reference: a colour frame paired with a grey one (IR/visible), else the middle exposure of
-    a bracket, else the middle frame of a stack."""
-    greys = [s.is_grey for s in sources]
-    if any(greys) and not all(greys):
-        return visible_reference(sources)
-    if is_bracket(sources, config):
-        return bracket_reference(sources)
-    return stack_reference(sources)
 
 
 def match_sizes(
