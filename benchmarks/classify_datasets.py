@@ -17,10 +17,7 @@ from pathlib import Path
 from tita_studio.errors import InputError
 from tita_studio.evaluation.datasets import discover
 from tita_studio.pipeline.io import read_image
-from tita_studio.pipeline.kinds import SourceKind, classify
-
-EXPECTED = {"ivf": SourceKind.IR_VISIBLE, "mef": SourceKind.BRACKET, "mff": SourceKind.FOCUS_STACK,
-            "mif": SourceKind.OTHER, "pan": SourceKind.OTHER}
+from tita_studio.pipeline.kinds import KIND_OF_TASK, classify
 
 
 def main() -> int:
@@ -33,7 +30,7 @@ def main() -> int:
     print("| folder | expected | scenes | correct | accuracy | classified as |")
     print("|---|---|---:|---:|---:|---|")
     totals = Counter()
-    for task, expected in EXPECTED.items():
+    for task, expected in KIND_OF_TASK.items():
         for folder in sorted(p for p in (args.root / task).iterdir() if p.is_dir()):
             found: Counter[str] = Counter()
             misses = []

@@ -272,3 +272,16 @@ def test_missing_shipped_weights_are_explained_in_window_terms(make_window, qtbo
     window = fused_window(make_window, qtbot, pair, model="")
     text = window.settings_panel.engine.text()
     assert "choose a model file" in text and "--model" not in text
+
+
+def test_a_registered_llvip_pair_is_fused_in_place_and_the_window_says_why(make_window, qtbot, datasets):
+    """LLVIP stores infrared as three equal channels; the window used to refuse such a pair."""
+    paths = [datasets / "ivf/llvip_train" / d / "train_010005.jpg" for d in ("A", "B")]
+    window = fused_window(make_window, qtbot, paths, method="laplacian")
+    result = window.model.result
+    assert result.alignment is None and result.image.shape[:2] == (1024, 1280)
+    assert "Taken as: infrared/visible pair" in window.settings_panel.input.text()
+    with qtbot.waitSignal(window.presenter.result_ready, timeout=RESULT_TIMEOUT):
+        window.settings_panel.kind.setCurrentText("bracket")  # the user's word wins
+    assert window.model.result.classification.overridden
+    assert "exposure bracket (set by the user)" in window.settings_panel.input.text()

@@ -10,10 +10,8 @@ import pytest
 from tita_studio.errors import InputError
 from tita_studio.evaluation.datasets import discover
 from tita_studio.pipeline.io import ImageMeta, SourceImage, read_image
-from tita_studio.pipeline.kinds import SourceKind, classify, parse_kind
+from tita_studio.pipeline.kinds import KIND_OF_TASK, SourceKind, classify, parse_kind
 
-EXPECTED = {"ivf": SourceKind.IR_VISIBLE, "mef": SourceKind.BRACKET, "mff": SourceKind.FOCUS_STACK,
-            "mif": SourceKind.OTHER, "pan": SourceKind.OTHER}
 PER_FOLDER = 6  # scenes per folder in CI; benchmarks/classify_datasets.py runs them all
 # Documented miss (docs/pipeline.md): a focus stack whose exposure drifts 1.36x and whose small frames
 # show no focus difference on the classification grid.
@@ -24,13 +22,13 @@ def _folders() -> list[str]:
     root = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
     if not root.is_dir():
         return []
-    return sorted(f"{task}/{p.name}" for task in EXPECTED if (root / task).is_dir()
+    return sorted(f"{task}/{p.name}" for task in KIND_OF_TASK if (root / task).is_dir()
                   for p in (root / task).iterdir() if p.is_dir())
 
 
 @pytest.mark.parametrize("folder", _folders())
 def test_each_dataset_folder_is_classified_as_its_task(datasets: Path, folder: str) -> None:
-    expected = EXPECTED[folder.split("/")[0]]
+    expected = KIND_OF_TASK[folder.split("/")[0]]
     wrong = []
     for item in discover(datasets / folder, PER_FOLDER).items:
         if (folder, item.name) in KNOWN_MISSES:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tita_studio.errors import TitaError
 from tita_studio.paths import RESOURCES_DIR
 
 DEMO_PAIR = (RESOURCES_DIR / "demo" / "irvis_visible.png", RESOURCES_DIR / "demo" / "irvis_infrared.png")
@@ -27,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tita_studio.app.platform_check import platform_problem
+
+    problem = platform_problem()
+    if problem:  # Qt would abort with a paragraph the user cannot act on
+        raise TitaError(problem)
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -25,6 +25,7 @@ from tita_studio.metrics.registry import METRICS, default_metrics, resolve
 from tita_studio.paths import DEFAULT_WEIGHTS
 from tita_studio.pipeline.fuse import FuseOptions, FusionResult, fuse_sources, load_engine
 from tita_studio.pipeline.io import read_image
+from tita_studio.pipeline.kinds import AUTO, KIND_OF_TASK
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,8 @@ def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: 
 
 def _options(dataset: Dataset, item: EvalItem, method: str, cfg: EvalConfig) -> FuseOptions:
     align = cfg.align_pairs if item.kind == "pair" else cfg.align_sequences
-    return FuseOptions(method=method, align=align, resize=dataset.task in cfg.resize_tasks)
+    kind = KIND_OF_TASK.get(dataset.task, AUTO)  # the folder names the task: no need to guess it
+    return FuseOptions(method=method, kind=kind, align=align, resize=dataset.task in cfg.resize_tasks)
 
 
 def _evaluate_one(dataset: Dataset, item: EvalItem, method: str, requested: list[str] | None, convention: str,

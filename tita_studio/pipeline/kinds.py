@@ -55,6 +55,9 @@ _LABELS = {
 }
 AUTO = "auto"
 KIND_CHOICES: tuple[str, ...] = (AUTO, *(k.value for k in SourceKind))
+# The kind a dataset folder's task names (../shared/datasets layout: ivf/, mef/, mff/, mif/, pan/).
+KIND_OF_TASK = {"ivf": SourceKind.IR_VISIBLE, "mef": SourceKind.BRACKET, "mff": SourceKind.FOCUS_STACK,
+                "mif": SourceKind.OTHER, "pan": SourceKind.OTHER}
 
 
 @dataclass(frozen=True)
