@@ -285,3 +285,19 @@ def test_recipe_arm_configs_share_the_schedule_and_the_held_out_lists() -> None:
         assert cfg.run.threads == 1 and cfg.run.out_dir.endswith(name.replace("_", "-"))
         assert not any(f.startswith(("mif/", "pan/")) or f == "ivf/vifb" for f in cfg.data.folders)
     assert not base.distill.enabled and base.loss == LossConfig() and not base.data.synthetic_mef.enabled
+
+
+def test_data_digest_marks_registered_scenes_and_keeps_old_digests() -> None:
+    import hashlib
+
+    from tita_studio.training.data import BatchSampler, Scene
+
+    frames = [np.zeros((20, 20), np.uint16), np.ones((20, 20), np.uint16)]
+    scenes = [Scene("mef/x/s0", "MEF", frames), Scene("ivf/y/p0", "IVF", frames)]
+    digest = BatchSampler(scenes, 3, 16, 0).digest()
+    old = hashlib.sha256()
+    for s in (scenes[1], scenes[0]):  # IVF first: the task order
+        old.update(f"{s.task}:{s.id}:{len(s.frames)}:{s.shape}\n".encode())
+    assert digest == old.hexdigest()  # runs started before registration existed still resume
+    moved = [Scene("mef/x/s0", "MEF", frames, registered=True), scenes[1]]
+    assert BatchSampler(moved, 3, 16, 0).digest() != digest

@@ -73,6 +73,7 @@ class Scene:
     id: str
     task: str
     frames: list[np.ndarray]
+    registered: bool = False  # frames registered on load (data.align)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -197,7 +198,7 @@ def _decode(files: SceneFiles, max_side: int, min_side: int, align: bool = False
     if min(common) < min_side:
         log.warning("%s: %s is smaller than the %d-pixel crop; scene skipped", files.id, common, min_side)
         return None
-    return Scene(files.id, files.task, kept)
+    return Scene(files.id, files.task, kept, align)
 
 
 def load_scenes(root: Path, folders: Iterable[str], min_side: int, max_side: int = 0,
@@ -363,9 +364,11 @@ class BatchSampler:
         draw from the same scenes (the held-out list and the data folders decide them)."""
         h = hashlib.sha256()
         for s in [*(s for t in TASKS for s in self.by_task[t]), *self.sharp]:
-            h.update(f"{s.task}:{s.id}:{len(s.frames)}:{s.shape}\n".encode())
+            registered = ":registered" if s.registered else ""  # nothing added otherwise: old digests hold
+            h.update(f"{s.task}:{s.id}:{len(s.frames)}:{s.shape}{registered}\n".encode())
         for s in self.well_exposed:  # nothing added when synthetic exposure pairs are off: old digests hold
-            h.update(f"well-exposed:{s.id}:{len(s.frames)}:{s.shape}\n".encode())
+            registered = ":registered" if s.registered else ""
+            h.update(f"well-exposed:{s.id}:{len(s.frames)}:{s.shape}{registered}\n".encode())
         return h.hexdigest()
 
     def _real(self, task: str) -> tuple[list[np.ndarray], str]:

@@ -47,6 +47,7 @@ _RESUMABLE_CHANGES = {
     "optim.steps", "run.threads", "run.export", "run.checkpoint_every", "run.log_every", "run.plot_every",
     "eval.every", "data.load_threads", "run.out_dir", "data.root", "data.holdout", "data.holdout_extra",
     "data.align_cache", "distill.cache",
+    "data.align",  # which scenes are registered is in the data digest, checked separately
 }
 
 
