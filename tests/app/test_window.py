@@ -188,7 +188,7 @@ def test_bad_file_shows_the_error_dialog_and_keeps_the_result(make_window, qtbot
 def test_no_model_falls_back_to_laplacian_and_says_so(make_window, qtbot, pair, tmp_path):
     window = fused_window(make_window, qtbot, pair, model=str(tmp_path / "missing.safetensors"))
     assert window.model.result.method == "laplacian"
-    assert "No trained TITA weights" in window.banner.text()
+    assert "No TITA weights could be loaded" in window.banner.text()
     window.set_overlay("oaf")
     assert window.presenter.overlay() is None
     assert "needs a TITA result" in window.overlay_panel.text.text()

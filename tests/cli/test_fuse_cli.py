@@ -71,7 +71,7 @@ def test_fuse_pairs_is_resumable(pair, tmp_path, capsys):
     ("unknown_model", "cannot be read as a PyTorch checkpoint"),
     ("unknown_bin", "neither TITA Studio weights"),
     ("onto_source", "is one of the source files"),
-    ("no_weights", "no trained TITA weights"),
+    ("no_weights", "shipped TITA weights are missing"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(pair, tmp_path, capsys, case, message, monkeypatch):
     out = tmp_path / "out.png"

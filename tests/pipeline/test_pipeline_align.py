@@ -163,7 +163,8 @@ def test_auto_keeps_frames_when_a_big_move_gains_little() -> None:
     assert np.allclose(kept.transform, np.eye(3)) and auto.crop == (0, 0, 320, 240)
     assert "kept as it is" in auto.notes[0] and "frame 1" in auto.report()
     if not np.allclose(moved.transform, np.eye(3)):  # the estimate moved it: then the gain was marginal
-        assert moved.correlation_after - moved.correlation_before < 0.02 * 100 * 30 / np.hypot(320, 240)
+        needed = 0.10 * 100 * 30 / np.hypot(320, 240) * (1 - moved.correlation_before)
+        assert moved.correlation_after - moved.correlation_before < needed
 
 
 def test_auto_never_aligns_an_ir_visible_pair(datasets: Path) -> None:

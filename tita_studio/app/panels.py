@@ -314,7 +314,7 @@ class SettingsPanel(QWidget):
         self.align = QComboBox()
         self.align.addItems(list(ALIGN_METHODS))
         self.model = QLineEdit()
-        self.model.setPlaceholderText("shipped weights (none yet)")
+        self.model.setPlaceholderText("shipped weights")
         browse = QPushButton("Browse...")
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))

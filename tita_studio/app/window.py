@@ -45,7 +45,7 @@ from tita_studio.pipeline.io import READ_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-NO_WEIGHTS = ("No trained TITA weights ship yet, so this window fuses with the classical {method} method. "
+NO_WEIGHTS = ("No TITA weights could be loaded, so this window fuses with the classical {method} method. "
               "Overlays and click-inspect need TITA weights (Settings > Model).")
 UNTRAINED = ("These TITA weights are UNTRAINED: the result and the maps show how the network works, "
              "not a real fusion.")

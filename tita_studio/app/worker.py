@@ -31,8 +31,8 @@ from tita_studio.pipeline.kinds import classify
 
 log = logging.getLogger(__name__)
 
-NO_SHIPPED_WEIGHTS = ("No trained TITA weights ship yet: choose a model file above (Model, Browse...) "
-                      "or a classical method.")
+NO_SHIPPED_WEIGHTS = ("The shipped TITA weights (models/tita-studio.safetensors) are missing from this "
+                      "installation: reinstall, choose a model file above (Model, Browse...) or a classical method.")
 
 
 def baseline_names() -> list[str]:

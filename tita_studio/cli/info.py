@@ -30,5 +30,5 @@ def run(args: argparse.Namespace) -> int:
     if DEFAULT_WEIGHTS.exists():
         print(f"model       {read_info(DEFAULT_WEIGHTS).describe()} in {DEFAULT_WEIGHTS.parent}")
     else:
-        print(f"model       none shipped yet ({DEFAULT_WEIGHTS.name} missing): TITA fusion needs --model")
+        print(f"model       the shipped weights are missing ({DEFAULT_WEIGHTS.name}): TITA fusion needs --model")
     return 0

@@ -35,7 +35,7 @@ def load_model(path: Path | None = None) -> LoadedModel:
     if not path.is_file():
         if path == DEFAULT_WEIGHTS:
             raise ModelFileError(
-                "no trained TITA weights are shipped yet (models/tita-studio.safetensors is missing); "
+                f"the shipped TITA weights are missing ({DEFAULT_WEIGHTS} is not there: reinstall the package); "
                 "pass --model FILE, or use a classical method such as --method laplacian")
         raise ModelFileError(f"{path}: no such model file")
     if _is_safetensors(path):

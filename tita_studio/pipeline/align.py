@@ -15,9 +15,10 @@ All estimation runs on histogram-equalised luma (monotone tone changes between e
 `max_side`, and the transform is scaled back to full resolution. Every frame is then checked: the
 transform must be plausible, the equalised correlation with the reference must not drop and must reach
 `min_correlation`. An explicit method refuses (InputError) a frame that fails, never a smeared result.
-Under auto a frame is moved only when that clearly improves the match: the correlation must rise by
-`gain_per_percent` for every percent of the image diagonal the frame would move; otherwise (and when no
-transform can be estimated) the frame is kept as it is, and the result's notes say so. The border that is
+Under auto a frame is moved only when that clearly improves the match: the move must remove
+`residual_cut_per_percent` of the residual (1 - correlation) for every percent of the image diagonal it
+moves the frame; otherwise (and when no transform can be estimated) the frame is kept as it is, and the
+result's notes say so. The border that is
 not covered by every frame is cropped away.
 """
 
@@ -56,7 +57,8 @@ class AlignConfig:
     min_correlation: float = 0.3  # equalised-luma correlation with the reference after alignment
     max_correlation_drop: float = 0.02  # refuse when alignment lowers the correlation by more than this
     min_overlap: float = 0.6  # fraction of the reference kept after cropping to the common area
-    gain_per_percent: float = 0.02  # auto: correlation gain needed per percent of the diagonal moved
+    residual_cut_per_percent: float = 0.10  # auto: share of (1 - correlation) a move must remove per percent
+    # of the image diagonal it moves the frame; smaller gains are noise, and the frame stays where it is
 
 
 @dataclass
@@ -283,10 +285,10 @@ def _checked(index: int, ref: np.ndarray, frame: np.ndarray, warp_small: np.ndar
             f"{before:.3f} -> {after:.3f}); refusing to write a smeared result; try another --align method"
         )
     percent = 100.0 * displacement / diagonal
-    if auto and after - before < cfg.gain_per_percent * percent:
+    if auto and after - before < max(0.0, cfg.residual_cut_per_percent * percent * (1.0 - before)):
         return FrameAlignment(index, np.eye(3), before, before,
                               f"kept as it is: moving it by up to {displacement:.0f} px ({percent:.1f}% of the "
-                              f"diagonal) would raise the correlation only from {before:.3f} to {after:.3f}")
+                              f"diagonal) would change the correlation only from {before:.3f} to {after:.3f}")
     return FrameAlignment(index, transform, before, after)
 
 
