@@ -18,8 +18,8 @@ import numpy as np
 from tita_studio.errors import InputError
 from tita_studio.evaluation.datasets import discover
 from tita_studio.pipeline.align import align_sources
-from tita_studio.pipeline.io import read_image
 from tita_studio.pipeline.kinds import KIND_OF_TASK, classify
+from tita_studio.pipeline.reading import read_image
 
 
 def main() -> int:

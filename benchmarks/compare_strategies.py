@@ -28,7 +28,7 @@ from tita_studio.errors import TitaError
 from tita_studio.evaluation.datasets import EvalItem, discover
 from tita_studio.metrics import score
 from tita_studio.pipeline.fuse import FuseOptions, FusionEngine, fuse_sources, load_engine
-from tita_studio.pipeline.io import read_image
+from tita_studio.pipeline.reading import read_image
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 DEFAULT_FOLDERS = (DATASETS / "mef" / "merianos", DATASETS / "mef" / "deepfuse")

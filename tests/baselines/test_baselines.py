@@ -14,7 +14,7 @@ from tita_studio.baselines.laplacian import detail_levels
 from tita_studio.errors import InputError
 from tita_studio.metrics import score
 from tita_studio.pipeline.colour import split
-from tita_studio.pipeline.io import read_image
+from tita_studio.pipeline.reading import read_image
 
 METHODS = sorted(BASELINES)
 

@@ -13,8 +13,9 @@ from tita_studio.evaluation.datasets import discover
 from tita_studio.model import TITA, TITAConfig
 from tita_studio.model.weights import save_weights
 from tita_studio.pipeline.fuse import FuseOptions, fuse_sources
-from tita_studio.pipeline.io import WriteOptions, read_image, write_image
 from tita_studio.pipeline.kinds import SourceKind
+from tita_studio.pipeline.reading import read_image
+from tita_studio.pipeline.writing import WriteOptions, write_image
 
 
 @pytest.fixture

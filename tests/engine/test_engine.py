@@ -14,7 +14,7 @@ from tita_studio.errors import Cancelled
 from tita_studio.model import TITA, TITAConfig
 from tita_studio.model.maps import OAF_TERMS
 from tita_studio.pipeline.colour import split
-from tita_studio.pipeline.io import read_image
+from tita_studio.pipeline.reading import read_image
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from tita_studio.metrics import score
 from tita_studio.model.weights import load_weights
 from tita_studio.paths import DEFAULT_WEIGHTS, MODELS_DIR, PROJECT_ROOT, RESOURCES_DIR
 from tita_studio.pipeline.fuse import FuseOptions, fuse_sources, load_engine
-from tita_studio.pipeline.io import read_image
+from tita_studio.pipeline.reading import read_image
 from tita_studio.toml_file import read_toml
 
 CARD = MODELS_DIR / "MODEL_CARD.md"

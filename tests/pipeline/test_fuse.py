@@ -12,8 +12,8 @@ from tita_studio.engine.runner import FusionEngine
 from tita_studio.errors import InputError
 from tita_studio.model import TITA, TITAConfig
 from tita_studio.pipeline.fuse import FuseOptions, fuse_files, fuse_sources
-from tita_studio.pipeline.io import read_image
 from tita_studio.pipeline.kinds import classify
+from tita_studio.pipeline.reading import read_image
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def engine() -> FusionEngine:
 def _small(source, size=(96, 64)):
     import cv2
 
-    from tita_studio.pipeline.io import SourceImage
+    from tita_studio.pipeline.source import SourceImage
 
     return SourceImage(cv2.resize(source.pixels, size, interpolation=cv2.INTER_AREA), source.meta)
 

@@ -9,8 +9,9 @@ import pytest
 
 from tita_studio.errors import InputError
 from tita_studio.evaluation.datasets import discover
-from tita_studio.pipeline.io import ImageMeta, SourceImage, read_image
 from tita_studio.pipeline.kinds import KIND_OF_TASK, SourceKind, classify, parse_kind
+from tita_studio.pipeline.reading import read_image
+from tita_studio.pipeline.source import ImageMeta, SourceImage
 
 PER_FOLDER = 6  # scenes per folder in CI; benchmarks/classify_datasets.py runs them all
 # Documented miss (docs/pipeline.md): a focus stack whose exposure drifts 1.36x and whose small frames

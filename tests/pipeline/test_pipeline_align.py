@@ -10,8 +10,9 @@ import pytest
 
 from tita_studio.errors import InputError
 from tita_studio.pipeline.align import AlignConfig, align_images, align_sources
-from tita_studio.pipeline.io import ImageMeta, SourceImage, read_image
 from tita_studio.pipeline.kinds import SourceKind
+from tita_studio.pipeline.reading import read_image
+from tita_studio.pipeline.source import ImageMeta, SourceImage
 
 SHIFT = (6.4, -3.7)
 HOMOGRAPHY = np.array([[1.02, 0.012, -6.0], [-0.008, 0.985, 4.0], [2e-5, -1.5e-5, 1.0]])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tita_studio.pipeline.colour import fuse_chroma, recombine, rgb_to_ycbcr, split, ycbcr_to_rgb
-from tita_studio.pipeline.io import ImageMeta, SourceImage
+from tita_studio.pipeline.source import ImageMeta, SourceImage
 
 
 def source(pixels: np.ndarray, name: str = "s.png") -> SourceImage:

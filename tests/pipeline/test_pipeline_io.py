@@ -15,8 +15,9 @@ from PIL import Image, ImageOps
 
 from tita_studio import __version__
 from tita_studio.errors import InputError
-from tita_studio.pipeline.io import ReadConfig, WriteOptions, read_image, write_image
 from tita_studio.pipeline.metadata import load_exif
+from tita_studio.pipeline.reading import ReadConfig, read_image
+from tita_studio.pipeline.writing import WriteOptions, write_image
 
 ICC = b"\x00\x00\x01\x00fake-icc-profile" + bytes(range(64))
 
@@ -266,7 +267,7 @@ def test_pixel_limit_is_configurable(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("value", "word"), [(0.0, "black"), (1.0, "white")])
 def test_flat_sources_warn_but_read(tmp_path: Path, caplog: pytest.LogCaptureFixture, value: float, word: str) -> None:
     out = write_image(tmp_path / "flat.png", np.full((8, 8, 3), value, np.float32))
-    with caplog.at_level(logging.WARNING, logger="tita_studio.pipeline.io"):
+    with caplog.at_level(logging.WARNING, logger="tita_studio.pipeline.reading"):
         read_image(out)
     assert f"all {word}" in caplog.text
 

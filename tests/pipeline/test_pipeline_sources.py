@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tita_studio.errors import InputError
-from tita_studio.pipeline.io import ImageMeta, SourceImage, read_image
+from tita_studio.pipeline.reading import read_image
+from tita_studio.pipeline.source import ImageMeta, SourceImage
 from tita_studio.pipeline.sources import exposure_order, match_sizes
 
 

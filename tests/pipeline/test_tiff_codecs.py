@@ -12,7 +12,9 @@ import pytest
 import tifffile
 
 from tita_studio.errors import InputError
-from tita_studio.pipeline.io import TIFF_COMPRESSIONS, WriteOptions, read_image, write_image
+from tita_studio.pipeline.formats import TIFF_COMPRESSIONS
+from tita_studio.pipeline.reading import read_image
+from tita_studio.pipeline.writing import WriteOptions, write_image
 
 
 def _samples(dtype: type, channels: int, seed: int = 0) -> np.ndarray:
@@ -93,7 +95,7 @@ def test_without_imagecodecs_a_valid_lzw_tiff_is_unsupported_not_corrupt(tmp_pat
     path = tmp_path / "lzw.tif"
     tifffile.imwrite(path, _samples(np.uint16, 3), photometric="rgb", compression="lzw")
     probe = ("import sys; sys.modules['imagecodecs'] = None\n"
-             "from tita_studio.errors import InputError\nfrom tita_studio.pipeline.io import read_image\n"
+             "from tita_studio.errors import InputError\nfrom tita_studio.pipeline.reading import read_image\n"
              f"try:\n    read_image({str(path)!r})\nexcept InputError as exc:\n    print(exc)\n")
     message = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "LZW compression" in message and "imagecodecs" in message and "corrupt" not in message

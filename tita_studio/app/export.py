@@ -13,7 +13,7 @@ import numpy as np
 from tita_studio.app.config import FusionSettings, OverlaySpec
 from tita_studio.app.overlays import OVERLAY_NAMES, compute_overlay
 from tita_studio.pipeline.fuse import FusionResult
-from tita_studio.pipeline.io import WriteOptions, write_image
+from tita_studio.pipeline.writing import WriteOptions, write_image
 
 
 def export_image(path: Path, result: FusionResult, bit_depth: int | None) -> Path:

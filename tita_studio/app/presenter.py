@@ -16,7 +16,7 @@ from tita_studio.app.readout import sample_text
 from tita_studio.app.settings_store import SettingsStore
 from tita_studio.app.state import EngineStatus, Outcome, StudioModel
 from tita_studio.app.worker import FusionController, baseline_results, read_sources, score_methods
-from tita_studio.pipeline.io import READ_SUFFIXES
+from tita_studio.pipeline.formats import READ_SUFFIXES
 from tita_studio.pipeline.kinds import SourceKind
 
 log = logging.getLogger(__name__)

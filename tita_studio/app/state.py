@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from tita_studio.app.config import FusionSettings, InspectConfig, OverlaySpec, ViewConfig
 from tita_studio.model.tita import AttentionProbe
 from tita_studio.pipeline.fuse import FusionResult
-from tita_studio.pipeline.io import SourceImage
+from tita_studio.pipeline.source import SourceImage
 
 
 @dataclass

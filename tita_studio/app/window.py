@@ -40,8 +40,8 @@ from tita_studio.app.presenter import StudioPresenter
 from tita_studio.app.settings_store import SettingsStore
 from tita_studio.app.state import BASELINE, Outcome, StudioModel
 from tita_studio.app.worker import FusionController, baseline_names, plain_error
+from tita_studio.pipeline.formats import READ_SUFFIXES
 from tita_studio.pipeline.fuse import FusionResult
-from tita_studio.pipeline.io import READ_SUFFIXES
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,9 @@ from tita_studio.engine.tiling import TileConfig
 from tita_studio.errors import Cancelled, TitaError
 from tita_studio.paths import DEFAULT_WEIGHTS
 from tita_studio.pipeline.fuse import FuseOptions, fuse_sources, load_engine
-from tita_studio.pipeline.io import SourceImage, read_image
 from tita_studio.pipeline.kinds import classify
+from tita_studio.pipeline.reading import read_image
+from tita_studio.pipeline.source import SourceImage
 
 log = logging.getLogger(__name__)
 

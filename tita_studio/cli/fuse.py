@@ -13,10 +13,11 @@ from tita_studio.engine.runner import EngineConfig, FusionEngine
 from tita_studio.engine.tiling import TileConfig
 from tita_studio.errors import InputError, TitaError
 from tita_studio.pipeline.align import METHODS as ALIGN_METHODS
+from tita_studio.pipeline.formats import READ_SUFFIXES, TIFF_COMPRESSIONS
 from tita_studio.pipeline.fuse import STRATEGIES, FuseOptions, FusionResult, fuse_files, load_engine
-from tita_studio.pipeline.io import READ_SUFFIXES, TIFF_COMPRESSIONS, WriteOptions
 from tita_studio.pipeline.kinds import KIND_CHOICES
 from tita_studio.pipeline.maps_export import export_maps
+from tita_studio.pipeline.writing import WriteOptions
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from tita_studio.atomic import atomic_write
 
 CACHE_VERSION = 1  # bump when what an entry means changes
 _CHUNK = 1 << 20
@@ -65,17 +65,6 @@ class Entry:
     scores: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 class ResultCache:
     """Fused images (`KEY.png`) and their entries (`KEY.json`) in one folder."""
 
@@ -109,8 +98,8 @@ class ResultCache:
         ok, encoded = cv2.imencode(".png", levels)
         if not ok:
             raise OSError(f"could not encode the fused image for {key}")
-        _atomic_write(self.image_path(key), encoded.tobytes())
+        atomic_write(self.image_path(key), encoded.tobytes())
 
     def store_entry(self, key: str, entry: Entry) -> None:
         data = {"seconds": entry.seconds, "notes": entry.notes, "scores": entry.scores}
-        _atomic_write(self.folder / f"{key}.json", json.dumps(data, indent=1, sort_keys=True).encode())
+        atomic_write(self.folder / f"{key}.json", json.dumps(data, indent=1, sort_keys=True).encode())

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tita_studio.errors import InputError
-from tita_studio.pipeline.io import MAT_SUFFIXES, READ_SUFFIXES
+from tita_studio.pipeline.formats import MAT_SUFFIXES, READ_SUFFIXES
 
 TASKS = ("ivf", "mef", "mff", "mif", "pan")
 

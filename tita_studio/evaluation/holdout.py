@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from tita_studio.errors import InputError
 from tita_studio.evaluation.datasets import Dataset
-from tita_studio.pipeline.io import READ_SUFFIXES
+from tita_studio.pipeline.formats import READ_SUFFIXES
 from tita_studio.toml_file import read_toml
 
 

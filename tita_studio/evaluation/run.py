@@ -24,8 +24,8 @@ from tita_studio.metrics.conventions import check_convention
 from tita_studio.metrics.registry import METRICS, default_metrics, resolve
 from tita_studio.paths import DEFAULT_WEIGHTS
 from tita_studio.pipeline.fuse import FuseOptions, FusionResult, fuse_sources, load_engine
-from tita_studio.pipeline.io import read_image
 from tita_studio.pipeline.kinds import AUTO, KIND_OF_TASK
+from tita_studio.pipeline.reading import read_image
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from tita_studio import __version__
+from tita_studio.atomic import atomic_write
 from tita_studio.errors import ModelFileError
 from tita_studio.model.config import TITAConfig
 from tita_studio.model.tita import TITA
-from tita_studio.pipeline.io import atomic_write
 
 FORMAT = "tita-studio"
 

@@ -31,8 +31,8 @@ import cv2
 import numpy as np
 
 from tita_studio.errors import InputError
-from tita_studio.pipeline.io import SourceImage
 from tita_studio.pipeline.kinds import SourceKind
+from tita_studio.pipeline.source import SourceImage
 from tita_studio.pipeline.sources import luminance
 
 METHODS = ("auto", "none", "translation", "homography")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tita_studio.pipeline.io import SourceImage
+from tita_studio.pipeline.source import SourceImage
 
 NEUTRAL = 0.5
 # OpenCV's float RGB -> YCrCb coefficients (BT.601): Y = KR R + (1 - KR - KB) G + KB B,

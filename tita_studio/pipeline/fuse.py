@@ -29,9 +29,11 @@ from tita_studio.model.loader import load_model
 from tita_studio.model.maps import FusionMaps
 from tita_studio.pipeline.align import AlignConfig, AlignmentResult, align_sources, resolve_method
 from tita_studio.pipeline.colour import fuse_chroma, recombine, split
-from tita_studio.pipeline.io import SourceImage, WriteOptions, check_output, read_image, write_image
 from tita_studio.pipeline.kinds import AUTO, Classification, classify
+from tita_studio.pipeline.reading import read_image
+from tita_studio.pipeline.source import SourceImage
 from tita_studio.pipeline.sources import match_sizes
+from tita_studio.pipeline.writing import WriteOptions, check_output, write_image
 
 log = logging.getLogger(__name__)
 

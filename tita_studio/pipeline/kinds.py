@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from tita_studio.errors import InputError
-from tita_studio.pipeline.io import SourceImage
+from tita_studio.pipeline.source import SourceImage
 from tita_studio.pipeline.sources import exposure_order, luminance, name_order
 
 

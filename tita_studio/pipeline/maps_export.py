@@ -9,8 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tita_studio.atomic import atomic_write
 from tita_studio.model.maps import OAF_TERMS, STREAMS, FusionMaps
-from tita_studio.pipeline.io import WriteOptions, atomic_write, encode_image
+from tita_studio.pipeline.writing import WriteOptions, encode_image
 
 # A categorical palette (RGB) for the dominant OAF term: A in warm hues, B in cool ones.
 TERM_COLOURS = np.array([[228, 26, 28], [255, 127, 0], [255, 221, 51],

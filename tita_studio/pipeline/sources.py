@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from tita_studio.errors import InputError
-from tita_studio.pipeline.io import SourceImage
+from tita_studio.pipeline.source import SourceImage
 
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
 

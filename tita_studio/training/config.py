@@ -237,8 +237,8 @@ def config_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Trai
             sections[f.name] = _build(TITAConfig, {**defaults.model.to_dict(), **table}, "model")
         else:
             sections[f.name] = _build(type(getattr(defaults, f.name)), table, f.name)
+    sections["run"] = replace(sections["run"], precision=canonical_precision(sections["run"].precision))
     cfg = TrainConfig(**sections)
-    cfg = replace(cfg, run=replace(cfg.run, precision=canonical_precision(cfg.run.precision)))
     if base_dir is not None:
         cfg = resolve_paths(cfg, base_dir)
     return cfg

@@ -25,7 +25,8 @@ import torch
 from tita_studio.errors import InputError, TitaError
 from tita_studio.pipeline.align import AlignConfig, align_images
 from tita_studio.pipeline.colour import split
-from tita_studio.pipeline.io import READ_SUFFIXES, read_image
+from tita_studio.pipeline.formats import READ_SUFFIXES
+from tita_studio.pipeline.reading import read_image
 from tita_studio.toml_file import read_toml
 from tita_studio.training.config import (
     TASKS,

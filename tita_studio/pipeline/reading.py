@@ -1,4 +1,4 @@
-"""Reading and writing image files: float32 pixels in [0, 1] plus the metadata worth keeping.
+"""Reading image files: float32 pixels in [0, 1] plus the metadata worth keeping.
 
 Decoders: Pillow for JPEG and BMP (it reports truncation, OpenCV does not), OpenCV for PNG (Pillow cannot hold
 16-bit RGB), tifffile for TIFF (any bit depth, planar, multiband, striped or tiled; its compressed
@@ -13,10 +13,8 @@ import io
 import logging
 import os
 import struct
-import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,19 +25,18 @@ from PIL import Image, UnidentifiedImageError
 
 from tita_studio.errors import InputError
 from tita_studio.pipeline import metadata as md
+from tita_studio.pipeline.formats import (
+    BMP_SUFFIXES,
+    JPEG_SUFFIXES,
+    MAT_SUFFIXES,
+    PNG_SUFFIXES,
+    READ_SUFFIXES,
+    TIFF_SUFFIXES,
+)
 from tita_studio.pipeline.multiband import MultibandConfig, reduce_multiband
+from tita_studio.pipeline.source import ImageMeta, SourceImage
 
 log = logging.getLogger(__name__)
-
-JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe")
-PNG_SUFFIXES = (".png",)
-TIFF_SUFFIXES = (".tif", ".tiff")
-MAT_SUFFIXES = (".mat",)
-BMP_SUFFIXES = (".bmp",)
-READ_SUFFIXES = JPEG_SUFFIXES + PNG_SUFFIXES + BMP_SUFFIXES + TIFF_SUFFIXES + MAT_SUFFIXES
-WRITE_SUFFIXES = JPEG_SUFFIXES + PNG_SUFFIXES + TIFF_SUFFIXES
-# Lossless TIFF compressions we write, by the names users know, with tifffile's name for each.
-TIFF_COMPRESSIONS = {"deflate": "zlib", "lzw": "lzw", "packbits": "packbits", "none": None}
 
 # Pillow's bomb check reads a module global; the lock keeps two reader threads from racing on it.
 _PIL_LIMIT_LOCK = threading.Lock()
@@ -55,62 +52,6 @@ class ReadConfig:
     multiband: MultibandConfig = field(default_factory=MultibandConfig)
 
 
-@dataclass
-class ImageMeta:
-    """What a file was, kept so the output can be written like it (depth, EXIF, ICC)."""
-
-    path: Path
-    format: str  # "JPEG", "PNG", "TIFF" or "MAT"
-    width: int
-    height: int
-    channels: int  # samples per pixel in the file (bands for multiband)
-    bit_depth: int  # bits per sample in the file
-    dtype: str  # numpy dtype name of the decoded samples
-    has_alpha: bool = False
-    orientation: int = 1  # EXIF orientation that was applied (1: none)
-    exif: bytes | None = None  # descriptive EXIF, APP1 layout; see metadata.clean_exif
-    icc: bytes | None = None
-    band_rule: str | None = None  # for multiband sources: how RGB and intensity were made
-
-
-@dataclass
-class SourceImage:
-    """Decoded pixels: grey (H, W) or RGB (H, W, 3), float32 in [0, 1], upright."""
-
-    pixels: np.ndarray
-    meta: ImageMeta
-    alpha: np.ndarray | None = None  # (H, W) float32, when the file had one
-    intensity: np.ndarray | None = None  # (H, W) float32 for multiband sources: mean of all bands
-
-    @property
-    def is_grey(self) -> bool:
-        return self.pixels.ndim == 2
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return int(self.pixels.shape[0]), int(self.pixels.shape[1])
-
-    def describe(self) -> str:
-        """One line for logs and the window: what was read and how it was interpreted."""
-        m = self.meta
-        if m.band_rule:
-            kind = f"{m.channels}-band"
-        else:
-            kind = ("grey" if self.is_grey else "RGB") + ("A" if m.has_alpha else "")
-        parts = [f"{m.path.name}: {m.format} {m.width}x{m.height} {kind} {m.bit_depth}-bit"]
-        if m.dtype.startswith("float"):
-            parts.append("float")
-        if m.orientation != 1:
-            parts.append(f"rotated (EXIF orientation {m.orientation})")
-        if m.exif:
-            parts.append("EXIF")
-        if m.icc:
-            parts.append("ICC")
-        if m.band_rule:
-            parts.append(m.band_rule)
-        return ", ".join(parts)
-
-
 def read_image(path: str | os.PathLike[str], config: ReadConfig | None = None) -> SourceImage:
     """Read one source file; `file.mat:NAME` picks an array from a MATLAB file.
 
@@ -118,7 +59,7 @@ def read_image(path: str | os.PathLike[str], config: ReadConfig | None = None) -
     samples that are not finite. Logs a warning for an all-black or all-white source.
     """
     cfg = config or ReadConfig()
-    file_path, mat_key = _split_mat_key(Path(path))
+    file_path, mat_key = split_mat_key(Path(path))
     if not file_path.is_file():
         raise InputError(f"{file_path}: no such file")
     suffix = file_path.suffix.lower()
@@ -138,7 +79,7 @@ def read_image(path: str | os.PathLike[str], config: ReadConfig | None = None) -
     return source
 
 
-def _split_mat_key(path: Path) -> tuple[Path, str | None]:
+def split_mat_key(path: Path) -> tuple[Path, str | None]:
     name = path.name
     lowered = name.lower()
     if ".mat:" in lowered:
@@ -407,157 +348,3 @@ def _warn_if_flat(source: SourceImage, cfg: ReadConfig) -> None:
         log.warning("%s: the image is all black; the fusion will get nothing from it", source.meta.path)
     elif float(values.min()) >= cfg.bright_level:
         log.warning("%s: the image is all white; the fusion will get nothing from it", source.meta.path)
-
-
-# ---------------------------------------------------------------------------------------------- writing
-
-
-@dataclass(frozen=True)
-class WriteOptions:
-    """How the fused file is written. bit_depth None: as the metadata source (16 if it was), else 8."""
-
-    bit_depth: int | None = None  # 8 or 16 (PNG, TIFF); JPEG is always 8
-    jpeg_quality: int = 95
-    force: bool = False  # overwrite an existing output (never a source)
-    keep_metadata: bool = True  # copy EXIF/ICC of the metadata source
-    tiff_compression: str = "deflate"  # one of TIFF_COMPRESSIONS (all lossless)
-
-
-def write_image(
-    path: str | os.PathLike[str],
-    pixels: np.ndarray,
-    options: WriteOptions | None = None,
-    *,
-    meta: ImageMeta | None = None,
-    sources: Sequence[str | os.PathLike[str]] = (),
-) -> Path:
-    """Write float pixels in [0, 1] (grey, RGB or RGBA) atomically; return the path written.
-
-    `meta` is the source whose EXIF/ICC (and, by default, bit depth) the output keeps; `sources` are
-    all input files: writing onto one of them is refused whatever `force` says.
-    """
-    opts = options or WriteOptions()
-    out = check_output(path, opts, [*sources, *([meta.path] if meta is not None else [])])
-    data = encode_image(out.suffix.lower(), pixels, opts, meta)
-    atomic_write(out, data)
-    log.info("wrote %s", out)
-    return out
-
-
-def check_output(path: str | os.PathLike[str], options: WriteOptions,
-                 sources: Sequence[str | os.PathLike[str]] = ()) -> Path:
-    """Refuse an output we would not write, before any work is spent on it."""
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in WRITE_SUFFIXES:
-        raise InputError(f"{out}: cannot write '{suffix or 'no suffix'}' (use .png, .tif, .tiff or .jpg)")
-    _refuse_sources(out, sources)
-    if out.exists() and not options.force:
-        raise InputError(f"{out}: already exists; use --force (the overwrite option) to replace it")
-    if not out.parent.is_dir():
-        raise InputError(f"{out}: the folder {out.parent} does not exist")
-    return out
-
-
-def _refuse_sources(out: Path, sources: Sequence[str | os.PathLike[str]]) -> None:
-    target = out.resolve()
-    for src in sources:
-        src_path, _ = _split_mat_key(Path(src))
-        if src_path.resolve() == target or (out.exists() and src_path.exists() and os.path.samefile(out, src_path)):
-            raise InputError(f"{out}: is one of the source files; refusing to overwrite it")
-
-
-def encode_image(suffix: str, pixels: np.ndarray, options: WriteOptions, meta: ImageMeta | None) -> bytes:
-    """The bytes of an image file of type `suffix`, with metadata from `meta` when asked."""
-    array = np.asarray(pixels, dtype=np.float32)
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-        raise InputError(f"cannot write pixels of shape {array.shape}")
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[..., 0]
-    keep = options.keep_metadata and meta is not None
-    exif = md.output_exif(meta.exif if keep and meta else None)
-    icc = meta.icc if keep and meta else None
-    if suffix in JPEG_SUFFIXES:
-        if options.bit_depth not in (None, 8):
-            raise InputError("JPEG holds 8 bits per sample; write PNG or TIFF for 16 bits")
-        if array.ndim == 3 and array.shape[2] == 4:
-            raise InputError("JPEG has no alpha channel; write PNG or TIFF")
-        return _encode_jpeg(_quantise(array, 8), exif, icc, options.jpeg_quality)
-    depth = options.bit_depth or (16 if meta is not None and meta.bit_depth >= 16 else 8)
-    if depth not in (8, 16):
-        raise InputError(f"cannot write {depth}-bit samples (use 8 or 16)")
-    samples = _quantise(array, depth)
-    if suffix in PNG_SUFFIXES:
-        return _encode_png(samples, exif, icc)
-    if options.tiff_compression not in TIFF_COMPRESSIONS:
-        raise InputError(f"unknown TIFF compression {options.tiff_compression!r}; "
-                         f"choose one of {', '.join(TIFF_COMPRESSIONS)}")
-    return _encode_tiff(samples, exif, icc, TIFF_COMPRESSIONS[options.tiff_compression])
-
-
-def _quantise(array: np.ndarray, depth: int) -> np.ndarray:
-    top = 255.0 if depth == 8 else 65535.0
-    scaled = np.rint(np.clip(np.nan_to_num(array, nan=0.0), 0.0, 1.0) * np.float32(top))
-    return scaled.astype(np.uint8 if depth == 8 else np.uint16)
-
-
-def _encode_jpeg(samples: np.ndarray, exif: Image.Exif, icc: bytes | None, quality: int) -> bytes:
-    buffer = io.BytesIO()
-    extra = {"icc_profile": icc} if icc else {}
-    Image.fromarray(samples).save(buffer, format="JPEG", quality=int(quality), exif=exif.tobytes(), **extra)
-    return buffer.getvalue()
-
-
-def _encode_png(samples: np.ndarray, exif: Image.Exif, icc: bytes | None) -> bytes:
-    if samples.ndim == 3:
-        samples = cv2.cvtColor(samples, cv2.COLOR_RGBA2BGRA if samples.shape[2] == 4 else cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(".png", samples)
-    if not ok:
-        raise InputError("the PNG encoder failed")
-    return md.add_png_metadata(encoded.tobytes(), exif, icc)
-
-
-def _encode_tiff(samples: np.ndarray, exif: Image.Exif, icc: bytes | None, compression: str | None) -> bytes:
-    buffer = io.BytesIO()
-    rgb = samples.ndim == 3
-    datetime = exif.get(0x0132)
-    tifffile.imwrite(
-        buffer,
-        samples,
-        photometric="rgb" if rgb else "minisblack",
-        extrasamples=("unassalpha",) if rgb and samples.shape[2] == 4 else None,
-        compression=compression,
-        byteorder="<",
-        bigtiff=False,
-        metadata=None,
-        software=md.SOFTWARE,
-        description=exif.get(0x010E) or None,
-        datetime=datetime if isinstance(datetime, str) and datetime else None,
-        extratags=md.tiff_extratags(exif, icc),
-    )
-    return md.patch_tiff_sub_ifds(buffer.getvalue(), exif)
-
-
-def _read_umask() -> int:
-    """The process umask (read once at import: os.umask can only be read by setting it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
-
-
-def atomic_write(out: Path, data: bytes) -> None:
-    """Temp file in the output's folder, fsync, rename: a reader never sees half a file."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; an output gets the usual permissions
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, out)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

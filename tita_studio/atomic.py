@@ -1,0 +1,46 @@
+"""Writing a file so that a reader never sees half of it: the one atomic write every module uses.
+
+A temporary file in the target's folder is written, flushed and fsynced, given the permissions a normal
+file would get, and renamed over the target (`os.replace`, atomic on POSIX and Windows). A crash or
+Ctrl-C leaves the old file or the new one, never a mix, and never the temporary file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+
+def _read_umask() -> int:
+    """The process umask (read once at import: os.umask can only be read by setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def atomic_save(out: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> Path:
+    """Let `write` fill a temporary file beside `out`, fsync it and rename it over `out`."""
+    out = Path(out)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; an output gets the usual permissions
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, out)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def atomic_write(out: str | os.PathLike[str], data: bytes) -> Path:
+    """Write `data` to `out` atomically (see the module docstring)."""
+    return atomic_save(out, lambda handle: handle.write(data))
