@@ -10,8 +10,9 @@ import torch
 
 from tita_studio.app import worker
 from tita_studio.app.config import FusionSettings, OverlaySpec
-from tita_studio.app.export import export_image, export_maps, report_text
-from tita_studio.app.overlays import OVERLAY_NAMES, compute_overlay, spec_for_name
+from tita_studio.app.export import export_image, export_overlays, report_text
+from tita_studio.app.overlays import compute_overlay, spec_for_name
+from tita_studio.pipeline.map_render import MAP_NAMES
 from tita_studio.app.presenter import expand_paths
 from tita_studio.app.readout import sample_text, to_display
 from tita_studio.app.settings_store import SettingsStore
@@ -62,17 +63,17 @@ def test_readout_shows_16_bit_values_as_such():
     assert to_display(rgb).dtype == np.uint8
 
 
-@pytest.mark.parametrize("name", OVERLAY_NAMES)
+@pytest.mark.parametrize("name", MAP_NAMES)
 def test_overlays_have_a_range_text_and_rgba(name):
     spec = spec_for_name(name, OverlaySpec(opacity=0.5, clip_percent=2.0))
     overlay = compute_overlay(fake_maps(), spec, untrained=True)
     assert overlay.rgba.shape == (12, 16, 4) and overlay.rgba.flags.c_contiguous
     assert (overlay.rgba[..., 3] == 128).all()
-    assert overlay.explanation and "UNTRAINED" in overlay.title
+    assert overlay.explanation and "UNTRAINED" in overlay.map.title
     if name == "oaf":
-        assert len(overlay.categories) == 6 and overlay.value_text(0, 0) in overlay.categories
+        assert len(overlay.map.categories) == 6 and overlay.value_text(0, 0) in overlay.map.categories
     else:
-        assert overlay.lo < overlay.hi
+        assert overlay.map.lo < overlay.map.hi
 
 
 def test_ipa_block_and_mean_differ():
@@ -108,8 +109,8 @@ def test_export_image_maps_and_report(pair, tmp_path):
     out = export_image(tmp_path / "fused.tif", result, 16)
     assert out.exists()
     result.maps = fake_maps(*result.image.shape[:2])
-    maps = export_maps(tmp_path / "maps", result, OverlaySpec(), untrained=True)
-    assert sorted(p.name for p in maps) == sorted(f"map_{n}.png" for n in OVERLAY_NAMES)
+    maps = export_overlays(tmp_path / "maps", result, OverlaySpec(), untrained=True)
+    assert sorted(p.name for p in maps) == sorted(f"map_{n}.png" for n in MAP_NAMES)
     text = report_text(result, FusionSettings(), "none", {"average": {"MI": 1.5, "VIF": float("nan")}})
     assert "| average | 1.5000 | n/a |" in text and "irvis_visible.png" in text
 

@@ -12,7 +12,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage, Q
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tita_studio.app import worker
-from tita_studio.app.overlays import BRANCH_COLOURS, OVERLAY_NAMES
+from tita_studio.pipeline.map_render import BRANCH_COLOURS, MAP_NAMES
 from tita_studio.app.state import BASELINE
 from tita_studio.model import loader
 
@@ -98,12 +98,12 @@ def test_zoom_in_one_pane_and_the_others_follow(make_window, qtbot, pair):
     assert window.model.view.fitted
 
 
-@pytest.mark.parametrize("name", OVERLAY_NAMES)
+@pytest.mark.parametrize("name", MAP_NAMES)
 def test_each_overlay_draws_its_map(make_window, qtbot, pair, name):
     window = fused_window(make_window, qtbot, pair)
     window.set_overlay(name)
     overlay = window.presenter.overlay()
-    assert overlay is not None and "UNTRAINED" in overlay.title
+    assert overlay is not None and "UNTRAINED" in overlay.map.title
     item = window.grid.result_pane.overlay_item
     assert item.isVisible()
     drawn = pixmap_array(item.pixmap())
@@ -113,7 +113,7 @@ def test_each_overlay_draws_its_map(make_window, qtbot, pair, name):
         colours = {tuple(c) for c in overlay.rgba[..., :3].reshape(-1, 3)}
         assert colours <= {tuple(c) for c in BRANCH_COLOURS}
     else:
-        assert overlay.lo <= overlay.hi
+        assert overlay.map.lo <= overlay.map.hi
     assert not window.grid.panes[0].overlay_item.isVisible()
     assert "map " in window.presenter.readout(10, 10)
     window.set_overlay("none")

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from tita_studio.app.config import FusionSettings, OverlaySpec
-from tita_studio.app.overlays import OVERLAY_NAMES, compute_overlay
+from tita_studio.app.overlays import choice_of
+from tita_studio.atomic import atomic_write
 from tita_studio.pipeline.fuse import FusionResult
+from tita_studio.pipeline.map_render import MAP_NAMES, render_map, with_legend, write_png
 from tita_studio.pipeline.writing import WriteOptions, write_image
 
 
@@ -23,20 +22,18 @@ def export_image(path: Path, result: FusionResult, bit_depth: int | None) -> Pat
                        sources=[s.meta.path for s in result.sources])
 
 
-def export_maps(folder: Path, result: FusionResult, spec: OverlaySpec, untrained: bool) -> list[Path]:
-    """Each overlay (at the current block, stream and colormap) as an opaque PNG at the result size."""
+def export_overlays(folder: Path, result: FusionResult, spec: OverlaySpec, untrained: bool) -> list[Path]:
+    """Each overlay (at the current block, stream and colormap) as a PNG at the result size with its
+    legend, drawn by the one map renderer and written atomically."""
     if result.maps is None:
         return []
     folder.mkdir(parents=True, exist_ok=True)
-    h, w = result.image.shape[:2]
+    size = result.image.shape[:2]
     written = []
-    for name in OVERLAY_NAMES:
-        overlay = compute_overlay(result.maps, replace(spec, kind=name, opacity=1.0),
-                                  untrained)
-        rgb = cv2.resize(overlay.rgba[..., :3], (w, h), interpolation=cv2.INTER_NEAREST)
-        out = folder / f"map_{name}.png"
-        cv2.imwrite(str(out), np.ascontiguousarray(rgb[..., ::-1]))
-        written.append(out)
+    for name in MAP_NAMES:
+        rendered = render_map(result.maps, choice_of(replace(spec, kind=name)), spec.colormap, spec.clip_percent,
+                              untrained)
+        written.append(write_png(folder / f"map_{name}.png", with_legend(rendered, size)))
     return written
 
 
@@ -67,5 +64,4 @@ def report_text(result: FusionResult, settings: FusionSettings, engine: str,
 
 
 def export_report(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
+    return atomic_write(path, text.encode("utf-8"))

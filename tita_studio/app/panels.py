@@ -32,12 +32,13 @@ from PySide6.QtWidgets import (
 
 from tita_studio.app.config import FusionSettings, InspectConfig, OverlaySpec
 from tita_studio.app.images import to_pixmap
-from tita_studio.app.overlays import BRANCH_COLOURS, BRANCH_LABELS, COLORMAPS, OVERLAY_NAMES, OverlayImage, colormap_lut
+from tita_studio.app.overlays import OverlayImage
 from tita_studio.app.state import LoadedSource
 from tita_studio.engine.device import DEVICES, PRECISIONS
 from tita_studio.model.tita import AttentionProbe
 from tita_studio.pipeline.align import METHODS as ALIGN_METHODS
 from tita_studio.pipeline.kinds import KIND_CHOICES
+from tita_studio.pipeline.map_render import BRANCH_COLOURS, BRANCH_LABELS, COLORMAPS, MAP_NAMES, colormap_lut
 
 OVERLAY_TITLES = {"none": "no overlay", "oaf": "dominant OAF branch", "oaf-share": "OAF branch share",
                   "ipa": "IPA cross-attention share", "relation": "IPA relation score"}
@@ -115,7 +116,7 @@ class ColorBar(QWidget):
 
     def show_overlay(self, overlay: OverlayImage | None, colormap: str) -> None:
         self.overlay, self.colormap = overlay, colormap
-        self.setMinimumHeight(20 * 3 + 8 if overlay is not None and overlay.categories else 40)
+        self.setMinimumHeight(20 * 3 + 8 if overlay is not None and overlay.map.categories else 40)
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -123,8 +124,8 @@ class ColorBar(QWidget):
             return
         p = QPainter(self)
         w = self.width()
-        if self.overlay.categories:
-            for i, label in enumerate(self.overlay.categories):
+        if self.overlay.map.categories:
+            for i, label in enumerate(self.overlay.map.categories):
                 x, y = (i // 3) * w // 2, (i % 3) * 20 + 2
                 p.fillRect(x, y, 16, 16, QColor(*BRANCH_COLOURS[i].tolist()))
                 p.drawText(x + 22, y + 13, label)
@@ -135,8 +136,8 @@ class ColorBar(QWidget):
             grad.setColorAt(i / 255, QColor(*lut[i].tolist()))
         grad.setColorAt(1.0, QColor(*lut[255].tolist()))
         p.fillRect(QRectF(0, 0, w, 18), grad)
-        p.drawText(2, 34, f"{self.overlay.lo:.3g}")
-        hi = f"{self.overlay.hi:.3g}"
+        p.drawText(2, 34, f"{self.overlay.map.lo:.3g}")
+        hi = f"{self.overlay.map.hi:.3g}"
         p.drawText(w - p.fontMetrics().horizontalAdvance(hi) - 2, 34, hi)
 
 
@@ -148,7 +149,7 @@ class OverlayPanel(QWidget):
     def __init__(self, blocks: int = 8, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.kind = QComboBox()
-        for name in ("none", *OVERLAY_NAMES):
+        for name in ("none", *MAP_NAMES):
             self.kind.addItem(OVERLAY_TITLES[name], name)
         self.term = QComboBox()
         self.term.addItems(list(BRANCH_LABELS))
@@ -217,7 +218,7 @@ class OverlayPanel(QWidget):
         self.clip.setEnabled(spec.kind not in ("oaf", "none"))
         self.bar.show_overlay(overlay, spec.colormap)
         if overlay is not None:
-            self.title.setText(overlay.title)
+            self.title.setText(overlay.map.title)
             self.text.setText(f"{overlay.explanation} {pair}")
         else:
             self.title.setText("")

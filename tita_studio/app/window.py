@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from tita_studio.app.config import FusionSettings
-from tita_studio.app.export import export_image, export_maps, export_report, report_text
-from tita_studio.app.overlays import OVERLAY_NAMES, spec_for_name
+from tita_studio.app.export import export_image, export_overlays, export_report, report_text
+from tita_studio.app.overlays import spec_for_name
 from tita_studio.app.panels import (
     OVERLAY_TITLES,
     InspectorPanel,
@@ -42,6 +42,7 @@ from tita_studio.app.state import BASELINE, Outcome, StudioModel
 from tita_studio.app.worker import FusionController, baseline_names, plain_error
 from tita_studio.pipeline.formats import READ_SUFFIXES
 from tita_studio.pipeline.fuse import FusionResult
+from tita_studio.pipeline.map_render import MAP_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ class MainWindow(QMainWindow):
         overlay_menu = menu.addMenu("&Overlay")
         group = QActionGroup(self)
         self.overlay_actions = {}
-        for name in ("none", *OVERLAY_NAMES):
+        for name in ("none", *MAP_NAMES):
             act = QAction(f"{OVERLAY_TITLES[name]} ({name})", self, checkable=True)
             act.triggered.connect(lambda _=False, n=name: self.set_overlay(n))
             group.addAction(act)
@@ -444,7 +445,7 @@ class MainWindow(QMainWindow):
             return
         folder = QFileDialog.getExistingDirectory(self, "Folder for the maps")
         if folder:
-            self._guarded(lambda: export_maps(Path(folder), result, self.model.overlay_spec,
+            self._guarded(lambda: export_overlays(Path(folder), result, self.model.overlay_spec,
                                               not self.model.engine.trained))
 
     def _export_report(self) -> None:

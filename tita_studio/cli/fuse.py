@@ -16,7 +16,7 @@ from tita_studio.pipeline.align import METHODS as ALIGN_METHODS
 from tita_studio.pipeline.formats import READ_SUFFIXES, TIFF_COMPRESSIONS
 from tita_studio.pipeline.fuse import STRATEGIES, FuseOptions, FusionResult, fuse_files, load_engine
 from tita_studio.pipeline.kinds import KIND_CHOICES
-from tita_studio.pipeline.maps_export import export_maps
+from tita_studio.pipeline.maps_export import write_maps
 from tita_studio.pipeline.writing import WriteOptions
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def _fuse_one(paths: list[Path], out: Path, args: argparse.Namespace, engine: Fu
         bar.close()
     if args.maps is not None and result.maps is not None:
         target = args.maps if not args.pairs else args.maps / out.stem
-        export_maps(result.maps, target)
+        write_maps(result.maps, target, untrained=engine is not None and not engine.trained)
     _report(result, written)
     return result
 
