@@ -22,14 +22,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tita_studio.engine.runner import EngineConfig, FusionEngine
+from tita_studio.engine.runner import FusionEngine
 from tita_studio.engine.tiling import CancelFn, ProgressFn
 from tita_studio.errors import Cancelled, InputError
-from tita_studio.model.loader import load_model
 from tita_studio.model.maps import FusionMaps
 from tita_studio.pipeline.align import AlignConfig, AlignmentResult, align_sources, resolve_method
 from tita_studio.pipeline.colour import fuse_chroma, recombine, split
-from tita_studio.pipeline.kinds import AUTO, Classification, classify
+from tita_studio.pipeline.deghost import DeghostConfig, deghost_sources
+from tita_studio.pipeline.kinds import AUTO, Classification, SourceKind, classify
 from tita_studio.pipeline.reading import read_image
 from tita_studio.pipeline.source import SourceImage
 from tita_studio.pipeline.sources import match_sizes
@@ -38,20 +38,25 @@ from tita_studio.pipeline.writing import WriteOptions, check_output, write_image
 log = logging.getLogger(__name__)
 
 STRATEGIES = ("tree", "fold")
+TITA_METHOD = "tita"  # the network, as a method name beside the classical baselines
 
 
 @dataclass(frozen=True)
 class FuseOptions:
     """What to fuse and how. method: "tita" or a classical baseline name."""
 
-    method: str = "tita"
+    method: str = TITA_METHOD
     kind: str = AUTO  # auto (classify the sources) or a pipeline.kinds.SourceKind value
     align: str = "auto"  # auto | none | translation | homography (auto follows the kind; see align.py)
     resize: bool = False
     want_maps: bool = False
     strategy: str = "tree"  # how N > 2 sources are reduced to pairs: tree | fold
     preview_max_side: int | None = None  # fuse a downscaled copy (fast preview)
+    quality: str = "auto"  # TITA path: full | fast | auto (by size: engine.quality.default_quality)
     align_config: AlignConfig = field(default_factory=AlignConfig)
+    deghost: bool = False  # replace what moved between frames by the reference's content (brackets; deghost.py)
+    deghost_config: DeghostConfig = field(default_factory=DeghostConfig)
+    reference: int | None = None  # reference frame (index into the sources as given); None: the kind's choice
 
 
 @dataclass
@@ -70,12 +75,7 @@ class FusionResult:
     alignment: AlignmentResult | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
-
-
-def load_engine(model: Path | None = None, config: EngineConfig | None = None) -> FusionEngine:
-    """The network from a model file (default: the shipped weights) on its device."""
-    loaded = load_model(model)
-    return FusionEngine(loaded.net, config, description=loaded.description, trained=loaded.trained)
+    ghost_mask: np.ndarray | None = None  # with deghost: float32 (H, W) in [0, 1], 1 where the reference was used
 
 
 def _downscaled(source: SourceImage, max_side: int) -> SourceImage:
@@ -111,13 +111,13 @@ class _Steps:
 
 def _fuse_lumas_tita(lumas: list[np.ndarray], engine: FusionEngine, options: FuseOptions,
                      progress: ProgressFn | None, cancel: CancelFn | None
-                     ) -> tuple[np.ndarray, FusionMaps | None, int, tuple[np.ndarray, np.ndarray]]:
-    """Pairwise reduction in the given (canonical) order; maps and inputs of the last pair."""
+                     ) -> tuple[np.ndarray, FusionMaps | None, int, tuple[np.ndarray, np.ndarray], str]:
+    """Pairwise reduction in the given (canonical) order; maps, inputs and quality note of the last pair."""
     pairs = len(lumas) - 1
     steps = _Steps(progress, [1.0] * pairs)
     done = 0
     level = list(lumas)
-    maps, scale, root = None, 1, (lumas[0], lumas[1])
+    maps, scale, root, note = None, 1, (lumas[0], lumas[1]), ""
     while len(level) > 1:
         if options.strategy == "fold":
             groups = [(level[0], level[1])]
@@ -128,19 +128,20 @@ def _fuse_lumas_tita(lumas: list[np.ndarray], engine: FusionEngine, options: Fus
         fused = []
         for a, b in groups:
             last = done == pairs - 1
-            out = engine.fuse(a, b, want_maps=options.want_maps and last, progress=steps.sub(done), cancel=cancel)
+            out = engine.fuse(a, b, want_maps=options.want_maps and last, progress=steps.sub(done), cancel=cancel,
+                              quality=options.quality)
             fused.append(np.clip(out.fused, 0.0, 1.0))
             if last:
-                maps, scale, root = out.maps, out.maps_scale, (a, b)
+                maps, scale, root, note = out.maps, out.maps_scale, (a, b), out.note
             done += 1
         level = fused + rest
-    return level[0], maps, scale, root
+    return level[0], maps, scale, root, note
 
 
 def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = None,
                  engine: FusionEngine | None = None, progress: ProgressFn | None = None,
                  cancel: CancelFn | None = None) -> FusionResult:
-    """Fuse N >= 2 decoded sources. `engine` is needed for method "tita" (see `load_engine`)."""
+    """Fuse N >= 2 decoded sources. `engine` is needed for the network (engine.load.load_engine)."""
     opts = options or FuseOptions()
     if len(sources) < 2:
         raise InputError("fusion needs at least two sources; got " + str(len(sources)))
@@ -150,7 +151,7 @@ def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = N
     srcs = match_sizes(sources, resize=opts.resize)
     if opts.preview_max_side:
         srcs = [_downscaled(s, opts.preview_max_side) for s in srcs]
-    kind = classify(srcs, opts.kind)
+    kind = _with_reference(classify(srcs, opts.kind), opts.reference, len(srcs))
     log.info("input: %s", kind.describe())
     srcs = [srcs[i] for i in kind.order]
     reference = kind.order.index(kind.reference)
@@ -163,15 +164,20 @@ def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = N
         notes += [f"alignment: {note}" for note in alignment.notes]
     if cancel is not None and cancel():
         raise Cancelled("fusion cancelled")
+    ghost_mask = None
+    if opts.deghost:
+        srcs, ghost_mask, deghost_notes = _deghosted(srcs, reference, kind, opts)
+        notes += deghost_notes
     parts = [split(s) for s in srcs]
     lumas = [p.luma for p in parts]
     maps, scale, root = None, 1, None
-    if opts.method == "tita":
+    if opts.method == TITA_METHOD:
         if engine is None:
-            raise InputError("the tita method needs a loaded model (see load_engine)")
+            raise InputError("the tita method needs a loaded model (engine.load.load_engine)")
         if not engine.trained:
             notes.append("the TITA weights in use are UNTRAINED: the result is not a real fusion")
-        luma, maps, scale, root = _fuse_lumas_tita(lumas, engine, opts, progress, cancel)
+        luma, maps, scale, root, quality_note = _fuse_lumas_tita(lumas, engine, opts, progress, cancel)
+        notes.append(f"quality: {quality_note}")
     else:
         luma = np.clip(_baseline(opts.method)(lumas), 0.0, 1.0).astype(np.float32)
         if progress:
@@ -179,14 +185,36 @@ def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = N
     image = np.clip(recombine(luma, fuse_chroma([p.chroma for p in parts])), 0.0, 1.0).astype(np.float32)
     return FusionResult(image=image, luma=luma, sources=list(srcs), reference=reference, method=opts.method,
                         classification=kind, maps=maps, pair_lumas=root, maps_scale=scale, alignment=alignment,
-                        seconds=time.perf_counter() - start, notes=notes)
+                        seconds=time.perf_counter() - start, notes=notes, ghost_mask=ghost_mask)
+
+
+def _with_reference(kind: Classification, reference: int | None, count: int) -> Classification:
+    """The classification with the user's reference frame, when one is chosen."""
+    if reference is None:
+        return kind
+    if not 0 <= reference < count:
+        raise InputError(f"reference frame {reference} does not exist; choose 0 to {count - 1} (the sources as given)")
+    return replace(kind, reference=reference)
+
+
+def _deghosted(srcs: list[SourceImage], reference: int, kind: Classification,
+               opts: FuseOptions) -> tuple[list[SourceImage], np.ndarray | None, list[str]]:
+    """Deghosted sources, the ghost mask and notes; only exposure brackets are deghosted (in a focus stack
+    the frames differ by focus, in a sensor pair by modality: neither is motion)."""
+    if kind.kind is not SourceKind.BRACKET:
+        return srcs, None, [f"deghosting skipped: only exposure brackets are deghosted (this is {kind.kind.label})"]
+    result = deghost_sources(srcs, reference, opts.deghost_config)
+    share = float(result.ghost_mask.mean())
+    notes = [f"deghost: {note}" for note in result.notes] or ["deghost: no motion found"]
+    log.info("deghost: %.1f%% of the image follows the reference frame", 100 * share)
+    return result.sources, result.ghost_mask, notes
 
 
 def _baseline(name: str) -> Callable[[Sequence[np.ndarray]], np.ndarray]:
     from tita_studio.baselines import BASELINES
 
     if name not in BASELINES:
-        raise InputError(f"unknown method {name!r}; choose tita or one of {', '.join(BASELINES)}")
+        raise InputError(f"unknown method {name!r}; choose {TITA_METHOD} or one of {', '.join(BASELINES)}")
     return BASELINES[name]
 
 
