@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from tita_studio.cli.options import PRECISION_HELP, precision_arg
@@ -17,7 +18,7 @@ from tita_studio.pipeline.formats import READ_SUFFIXES, TIFF_COMPRESSIONS
 from tita_studio.pipeline.fuse import STRATEGIES, FuseOptions, FusionResult, fuse_files, load_engine
 from tita_studio.pipeline.kinds import KIND_CHOICES
 from tita_studio.pipeline.maps_export import write_maps
-from tita_studio.pipeline.writing import WriteOptions
+from tita_studio.pipeline.writing import WriteOptions, write_image
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "IR/visible and other pairs; a frame is moved only when that clearly helps")
     p.add_argument("--resize", action="store_true", help="resample smaller sources to the largest")
     p.add_argument("--strategy", default="tree", choices=STRATEGIES, help="how more than two sources are paired")
+    p.add_argument("--deghost", action=argparse.BooleanOptionalAction, default=False,
+                   help="exposure brackets: where something moved between frames, use the reference frame's "
+                        "content (mapped to each frame's exposure) so it appears once (default off)")
+    p.add_argument("--reference", metavar="SRC",
+                   help="the reference frame (alignment target, deghosting, metadata): one of the sources, by "
+                        "file name or position 1..N (default: chosen by the kind, the middle exposure of a bracket)")
+    p.add_argument("--ghost-mask", type=Path, metavar="FILE",
+                   help="with --deghost, also write the ghost mask (white: taken from the reference) as an image")
     p.add_argument("--maps", type=Path, metavar="DIR", help="also write the network's maps (PNG + .npz) here")
     p.add_argument("--bit-depth", type=int, choices=(8, 16), help="output bit depth (default: as the reference)")
     p.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
@@ -85,8 +94,26 @@ def _fuse_one(paths: list[Path], out: Path, args: argparse.Namespace, engine: Fu
     if args.maps is not None and result.maps is not None:
         target = args.maps if not args.pairs else args.maps / out.stem
         write_maps(result.maps, target, untrained=engine is not None and not engine.trained)
+    if args.ghost_mask is not None and result.ghost_mask is not None:
+        write_image(args.ghost_mask, result.ghost_mask, WriteOptions(bit_depth=8, force=args.force))
     _report(result, written)
     return result
+
+
+def _reference(args: argparse.Namespace) -> int | None:
+    """--reference as an index into the sources as given: a source's file name (or path) or its position."""
+    if args.reference is None:
+        return None
+    if args.pairs:
+        raise InputError("--reference names one of the sources; it does not apply to --pairs")
+    chosen = args.reference
+    for i, source in enumerate(args.sources):
+        if chosen in (source, Path(source).name):
+            return i
+    if chosen.isdigit() and 1 <= int(chosen) <= len(args.sources):
+        return int(chosen) - 1
+    raise InputError(f"--reference {chosen}: not one of the sources; give a file name or a position 1 to "
+                     f"{len(args.sources)}")
 
 
 def _pairs(dir_a: Path, dir_b: Path) -> list[tuple[Path, Path]]:
@@ -106,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
                           want_maps=args.maps is not None and args.method == "tita", strategy=args.strategy)
     write = WriteOptions(bit_depth=args.bit_depth, jpeg_quality=args.quality, force=args.force,
                          tiff_compression=args.tiff_compression)
+    options = replace(options, deghost=args.deghost, reference=_reference(args))
     if args.tile % 8 or args.tile < 64:
         raise InputError("--tile must be a multiple of 8 and at least 64")
     if not args.pairs:

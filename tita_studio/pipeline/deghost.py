@@ -132,7 +132,7 @@ def deghost_sources(sources: Sequence[SourceImage], reference: int,
         forward = [imf(small_ref[..., c], small_frame[..., c], cfg) for c in range(small_ref.shape[2])]
         share = float(mask.mean())
         if share > 0:
-            notes.append(f"frame {index}: {100 * share:.1f}% of the image taken from the reference (motion)")
+            notes.append(f"{source.meta.path.name}: {100 * share:.1f}% of the image taken from the reference (motion)")
         masks.append(mask)
         out.append(_replaced(source, ref_px, frame_px, forward, mask))
     return DeghostResult(out, masks, reference, notes)
