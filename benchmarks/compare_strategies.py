@@ -24,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from tita_studio.engine.load import load_engine
+from tita_studio.engine.runner import FusionEngine
 from tita_studio.errors import TitaError
 from tita_studio.evaluation.datasets import EvalItem, discover
 from tita_studio.metrics import score
-from tita_studio.pipeline.fuse import FuseOptions, FusionEngine, fuse_sources, load_engine
+from tita_studio.pipeline.fuse import FuseOptions, fuse_sources
 from tita_studio.pipeline.reading import read_image
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"

@@ -8,21 +8,22 @@ import numpy as np
 import pytest
 import torch
 
-from tita_studio.app import worker
+from tita_studio.app import jobs
 from tita_studio.app.config import FusionSettings, OverlaySpec
 from tita_studio.app.export import export_image, export_overlays, report_text
+from tita_studio.app.jobs import engine_problem, job_stages, read_sources
 from tita_studio.app.overlays import compute_overlay, spec_for_name
-from tita_studio.pipeline.map_render import MAP_NAMES
 from tita_studio.app.presenter import expand_paths
 from tita_studio.app.readout import sample_text, to_display
+from tita_studio.app.records import BASELINE
 from tita_studio.app.settings_store import SettingsStore
-from tita_studio.app.state import BASELINE, ViewState
-from tita_studio.app.worker import engine_problem, job_stages, read_sources
+from tita_studio.app.state import ViewState
 from tita_studio.errors import ModelFileError
 from tita_studio.model.maps import FusionMaps
 from tita_studio.paths import RESOURCES_DIR
 from tita_studio.pipeline.fuse import FuseOptions, fuse_sources
 from tita_studio.pipeline.kinds import SourceKind, classify
+from tita_studio.pipeline.map_render import MAP_NAMES
 
 
 def fake_maps(h: int = 12, w: int = 16) -> FusionMaps:
@@ -149,7 +150,7 @@ def test_an_ir_visible_pair_is_never_a_bracket(pair, full_pair):
 
 
 def test_missing_shipped_weights_are_explained_in_window_terms(tmp_path, monkeypatch):
-    monkeypatch.setattr(worker, "DEFAULT_WEIGHTS", tmp_path / "none.safetensors")
+    monkeypatch.setattr(jobs, "DEFAULT_WEIGHTS", tmp_path / "none.safetensors")
     text = engine_problem(ModelFileError("... pass --model FILE ..."), FusionSettings(model=""))
     assert "--" not in text and "choose a model file" in text
     other = ModelFileError("x.safetensors: no such model file")

@@ -11,10 +11,10 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from tita_studio.app import worker
-from tita_studio.pipeline.map_render import BRANCH_COLOURS, MAP_NAMES
-from tita_studio.app.state import BASELINE
+from tita_studio.app import jobs
+from tita_studio.app.records import BASELINE
 from tita_studio.model import loader
+from tita_studio.pipeline.map_render import BRANCH_COLOURS, MAP_NAMES
 
 RESULT_TIMEOUT = 90_000
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*QDrag:DeprecationWarning")
@@ -138,9 +138,9 @@ def test_ctrl_click_inspects_the_pixel(make_window, qtbot, pair):
 
 def test_cancel_mid_run_keeps_the_window_usable(make_window, qtbot, full_pair):
     window = make_window(preview_side=0)
-    with qtbot.waitSignal(window.controller.progress, timeout=RESULT_TIMEOUT):
+    with qtbot.waitSignal(window.presenter.controller.progress, timeout=RESULT_TIMEOUT):
         window.open_paths(full_pair)
-    with qtbot.waitSignal(window.controller.cancelled, timeout=RESULT_TIMEOUT):
+    with qtbot.waitSignal(window.presenter.controller.cancelled, timeout=RESULT_TIMEOUT):
         qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
     assert not window.model.busy
     assert window.model.outcome is None
@@ -148,9 +148,9 @@ def test_cancel_mid_run_keeps_the_window_usable(make_window, qtbot, full_pair):
 
 def test_changing_settings_cancels_and_restarts(make_window, qtbot, full_pair):
     window = make_window(preview_side=0)
-    with qtbot.waitSignal(window.controller.progress, timeout=RESULT_TIMEOUT):
+    with qtbot.waitSignal(window.presenter.controller.progress, timeout=RESULT_TIMEOUT):
         window.open_paths(full_pair)
-    first = window.controller.current_job
+    first = window.presenter.controller.current_job
     with qtbot.waitSignal(window.presenter.result_ready, timeout=RESULT_TIMEOUT) as blocker:
         window.method_box.setCurrentText("average")
     assert blocker.args[0].job_id > first
@@ -159,9 +159,9 @@ def test_changing_settings_cancels_and_restarts(make_window, qtbot, full_pair):
 
 def test_close_mid_run_stops_the_thread(make_window, qtbot, full_pair):
     window = make_window(preview_side=0)
-    with qtbot.waitSignal(window.controller.progress, timeout=RESULT_TIMEOUT):
+    with qtbot.waitSignal(window.presenter.controller.progress, timeout=RESULT_TIMEOUT):
         window.open_paths(full_pair)
-    thread = window.controller._thread
+    thread = window.presenter.controller._thread
     window.close()
     assert not thread.isRunning()
 
@@ -267,7 +267,7 @@ def test_remove_buttons_and_the_delete_key_remove_sources(make_window, qtbot, tr
 
 def test_missing_shipped_weights_are_explained_in_window_terms(make_window, qtbot, pair, tmp_path, monkeypatch):
     missing = tmp_path / "none.safetensors"
-    monkeypatch.setattr(worker, "DEFAULT_WEIGHTS", missing)
+    monkeypatch.setattr(jobs, "DEFAULT_WEIGHTS", missing)
     monkeypatch.setattr(loader, "DEFAULT_WEIGHTS", missing)
     window = fused_window(make_window, qtbot, pair, model="")
     text = window.settings_panel.engine.text()

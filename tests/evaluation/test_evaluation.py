@@ -15,7 +15,7 @@ from tita_studio.evaluation import run as eval_run
 from tita_studio.evaluation.cache import entry_key
 from tita_studio.evaluation.datasets import discover, task_of
 from tita_studio.evaluation.report import CSV_NAME, MARKDOWN_NAME, PLOTS_DIR
-from tita_studio.evaluation.run import EvalConfig, evaluate, metrics_for
+from tita_studio.evaluation.run import EvaluationConfig, evaluate, metrics_for
 
 DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 VIFB = DATASETS / "ivf" / "vifb"
@@ -76,7 +76,7 @@ def test_discovery_refuses_a_folder_without_items(tmp_path: Path) -> None:
 
 
 def test_metrics_follow_the_task_and_the_number_of_sources() -> None:
-    cfg = EvalConfig()
+    cfg = EvaluationConfig()
     assert "MEF-SSIM" in metrics_for(2, "mef", None, "standard", cfg)
     assert "MEF-SSIM" not in metrics_for(2, "ivf", None, "standard", cfg)
     assert "SCD" not in metrics_for(3, "mef", None, "standard", cfg)
@@ -96,7 +96,7 @@ def test_cache_key_depends_on_what_produced_the_result(tiny_ivf: Path) -> None:
 def test_a_second_run_reuses_the_cache_and_scores_only_new_metrics(tiny_ivf: Path, tiny_mef: Path,
                                                                    tmp_path: Path) -> None:
     out = tmp_path / "out"
-    cfg = EvalConfig(align_sequences="none")  # the generated bracket is registered by construction
+    cfg = EvaluationConfig(align_sequences="none")  # the generated bracket is registered by construction
     first = evaluate([tiny_ivf, tiny_mef], "average,mertens", out, metrics="MI,Qabf", config=cfg)
     assert (first.computed, first.reused, len(first.rows)) == (6, 0, 6)
     cache_files = sorted((out / "cache").iterdir())

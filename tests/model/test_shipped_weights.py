@@ -10,10 +10,11 @@ import re
 
 import pytest
 
+from tita_studio.engine.load import load_engine
 from tita_studio.metrics import score
 from tita_studio.model.weights import load_weights
 from tita_studio.paths import DEFAULT_WEIGHTS, MODELS_DIR, PROJECT_ROOT, RESOURCES_DIR
-from tita_studio.pipeline.fuse import FuseOptions, fuse_sources, load_engine
+from tita_studio.pipeline.fuse import FuseOptions, fuse_sources
 from tita_studio.pipeline.reading import read_image
 from tita_studio.toml_file import read_toml
 

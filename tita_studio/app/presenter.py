@@ -1,5 +1,10 @@
-"""The window's logic without widgets: opening files, starting and cancelling fusions, read-outs,
-click-inspect and metrics. Views call its methods and redraw from the model's signals."""
+"""The window's logic without widgets: opening files, starting and cancelling fusions, exports, read-outs,
+click-inspect, metrics, and every rule about what the window says.
+
+The presenter owns the fusion controller. A view gives it a `ViewIntents` (what the user asks for) and
+two setters (`show_error`, `show_status`); everything else the view draws from the model's signals.
+QtCore only: tests drive it with a fake view and no display (tests/app/test_presenter_fake_view.py).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,42 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from tita_studio.app.config import MetricsConfig
-from tita_studio.app.overlays import OverlayImage, compute_overlay
+from tita_studio.app.export import export_image, export_overlays, export_report, report_text
+from tita_studio.app.geometry import SceneMap
+from tita_studio.app.intents import ViewIntents
+from tita_studio.app.jobs import TaskError, baseline_results, fallback_method, read_sources, score_methods
+from tita_studio.app.overlays import OverlayImage, compute_overlay, spec_for_name
 from tita_studio.app.readout import sample_text
+from tita_studio.app.records import EngineStatus, Outcome
 from tita_studio.app.settings_store import SettingsStore
-from tita_studio.app.state import EngineStatus, Outcome, StudioModel
-from tita_studio.app.worker import FusionController, baseline_results, read_sources, score_methods
+from tita_studio.app.state import StudioModel
+from tita_studio.app.worker import FusionController
 from tita_studio.pipeline.formats import READ_SUFFIXES
+from tita_studio.pipeline.fuse import TITA_METHOD, FusionResult
 from tita_studio.pipeline.kinds import SourceKind
 
 log = logging.getLogger(__name__)
+
+LOADING = "loading the model..."
+NO_WEIGHTS = ("No TITA weights could be loaded, so this window fuses with the classical {method} method. "
+              "Overlays and click-inspect need TITA weights (Settings > Model).")
+UNTRAINED = ("These TITA weights are UNTRAINED: the result and the maps show how the network works, "
+             "not a real fusion.")
+
+
+class StudioView(Protocol):
+    """What the presenter needs of a view."""
+
+    intents: ViewIntents
+
+    def show_error(self, message: str, details: str) -> None: ...
+
+    def show_status(self, message: str) -> None: ...
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -33,28 +61,63 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+def input_text(result: FusionResult) -> str:
+    """What the sources were taken for, and any frame alignment left as it was."""
+    notes = result.alignment.notes if result.alignment is not None else []
+    return "\n".join([f"Taken as: {result.classification.describe()}", *notes])
+
+
 class StudioPresenter(QObject):
-    """Connects the model, the fusion controller and the settings file."""
+    """Connects the model, the fusion controller, the settings file and a view."""
 
     error = Signal(str, str)  # plain sentence, details
     preview_ready = Signal(object)
     result_ready = Signal(object)  # the full-resolution Outcome
-    sources_loaded = Signal()
+    exported = Signal(object)  # what an export wrote (a path or a list of paths)
 
-    def __init__(self, model: StudioModel, controller: FusionController, store: SettingsStore | None = None,
-                 metrics: MetricsConfig | None = None) -> None:
+    def __init__(self, model: StudioModel, store: SettingsStore | None = None, metrics: MetricsConfig | None = None,
+                 controller: FusionController | None = None) -> None:
         super().__init__()
-        self.model, self.controller, self.store = model, controller, store
+        self.model, self.store = model, store
+        self.controller = controller or FusionController(self)
         self.metrics_config = metrics or MetricsConfig()
+        self._view: StudioView | None = None
         self._overlay_cache: tuple[object, object, OverlayImage | None] | None = None
-        controller.engine_status.connect(self._on_engine)
-        controller.progress.connect(self._on_progress)
-        controller.outcome.connect(self._on_outcome)
-        controller.failed.connect(self._on_failed)
-        controller.probe_ready.connect(self._on_probe)
-        controller.files_loaded.connect(self._on_files)
-        controller.metrics_ready.connect(self._on_metrics)
         self._adding: dict[int, bool] = {}
+        c = self.controller
+        c.engine_status.connect(self._on_engine)
+        c.progress.connect(self._on_progress)
+        c.outcome.connect(self._on_outcome)
+        c.failed.connect(self._on_failed)
+        c.probe_ready.connect(self._on_probe)
+        c.task_done.connect(self._on_task)
+        c.prepare(model.settings)
+
+    def attach(self, view: StudioView) -> None:
+        """Act on the view's intents and report through its setters."""
+        self._view = view
+        i = view.intents
+        i.open_requested.connect(self.open_paths)
+        i.remove_requested.connect(self.remove_source)
+        i.settings_requested.connect(lambda changes: self.set_settings(**changes))
+        i.cancel_requested.connect(self.cancel)
+        i.overlay_named.connect(self.set_overlay_name)
+        i.overlay_requested.connect(lambda changes: self.model.set_overlay(**changes))
+        i.compare_requested.connect(lambda changes: self.model.set_compare(**changes))
+        i.inspect_requested.connect(self.inspect_at)
+        i.inspect_settings_requested.connect(self.set_inspect)
+        i.metrics_requested.connect(self.compute_metrics)
+        i.export_image_requested.connect(self.export_image)
+        i.export_maps_requested.connect(self.export_maps)
+        i.export_report_requested.connect(self.export_report)
+        self.error.connect(view.show_error)
+
+    def shutdown(self) -> None:
+        self.controller.shutdown()
+
+    def _status(self, message: str) -> None:
+        if self._view is not None:
+            self._view.show_status(message)
 
     # sources
     def open_paths(self, paths: Iterable[str | Path], add: bool = False) -> None:
@@ -66,7 +129,6 @@ class StudioPresenter(QObject):
         task = self.controller.run_task("files", lambda: read_sources(files))
         self._adding[task] = add
 
-    @Slot(int, object)
     def _on_files(self, task_id: int, value: object) -> None:
         loaded, errors = value
         add = self._adding.pop(task_id, False)
@@ -75,14 +137,11 @@ class StudioPresenter(QObject):
             self.error.emit(message, "\n\n".join(d for _, d in errors))
         if not loaded:
             return
-        sources = self.model.sources + loaded if add else loaded
-        self.model.set_sources(sources)
-        self.sources_loaded.emit()
+        self.model.set_sources(self.model.sources + loaded if add else loaded)
         self.fuse()
 
     def remove_source(self, index: int) -> None:
-        sources = [s for i, s in enumerate(self.model.sources) if i != index]
-        self.model.set_sources(sources)
+        self.model.set_sources([s for i, s in enumerate(self.model.sources) if i != index])
         self.fuse()
 
     # fusion
@@ -103,10 +162,10 @@ class StudioPresenter(QObject):
         settings = replace(self.model.settings, **changes)
         if settings == self.model.settings:
             return
-        self.model.settings = settings
+        self.model.set_settings(settings)
         if self.store is not None:
             self.store.save(settings)
-        self.model.settings_changed.emit()
+        self.controller.prepare(settings)
         self.fuse()
 
     @Slot(object)
@@ -115,10 +174,13 @@ class StudioPresenter(QObject):
 
     @Slot(int, float, str)
     def _on_progress(self, job_id: int, fraction: float, stage: str) -> None:
-        self.model.set_busy(True, fraction, stage)
+        if job_id == self.controller.current_job:  # a cancelled job may still report
+            self.model.set_busy(True, fraction, stage)
 
     @Slot(object)
     def _on_outcome(self, outcome: Outcome) -> None:
+        if outcome.job_id != self.controller.current_job:
+            return
         self.model.set_outcome(outcome)
         if outcome.is_full:
             self.model.set_busy(False, 1.0, "done")
@@ -132,6 +194,43 @@ class StudioPresenter(QObject):
             self.model.set_busy(False, 0.0, "failed")
         self.error.emit(message, details)
 
+    @Slot(str, int, object)
+    def _on_task(self, kind: str, task_id: int, value: object) -> None:
+        if isinstance(value, TaskError):
+            self._adding.pop(task_id, None)
+            self.error.emit(value.message, value.details)
+            return
+        if kind == "files":
+            self._on_files(task_id, value)
+        elif kind == "metrics":
+            for method, row in value.items():
+                self.model.set_metrics(method, row)
+        elif kind == "export":
+            written = value if isinstance(value, Path) else f"{len(value)} files"
+            self._status(f"Written: {written}")
+            self.exported.emit(value)
+
+    # what the window says
+    def banner_text(self) -> str:
+        """The warning above the panes: loading, no weights (and what is used instead), untrained."""
+        e = self.model.engine
+        if not e.loaded:
+            return "Loading the TITA model..." if e.problem == LOADING else NO_WEIGHTS.format(method=fallback_method())
+        return "" if e.trained else UNTRAINED
+
+    def engine_text(self) -> str:
+        e = self.model.engine
+        return f"Model: {e.description}" if e.loaded else e.problem
+
+    def input_text(self) -> str:
+        outcome = self.model.outcome
+        return input_text(outcome.result) if outcome is not None else ""
+
+    def overlay_unavailable_text(self) -> str:
+        why = ("load TITA weights (Settings > Model)." if not self.model.engine.loaded
+               else "choose the tita method." if self.model.settings.method != TITA_METHOD else "fusing...")
+        return "This overlay needs a TITA result: " + why
+
     # geometry and read-out
     def scene_size(self) -> tuple[int, int]:
         """(width, height) of the scene every pane maps into: the full result, else the first source."""
@@ -144,13 +243,20 @@ class StudioPresenter(QObject):
             return 0, 0
         return w, h
 
+    def scene_map(self, rows: int, cols: int) -> SceneMap:
+        """The mapping between the scene and an image of rows x cols pixels shown in it."""
+        w, h = self.scene_size()
+        return SceneMap(w, h, rows, cols)
+
+    def result_map(self) -> SceneMap | None:
+        result = self.model.result
+        return None if result is None else self.scene_map(*result.image.shape[:2])
+
     def pane_images(self) -> list[tuple[str, object, int]]:
         """(label, float pixels, bit depth) for each source pane then the result pane."""
         outcome = self.model.outcome
-        if outcome is not None and outcome.is_full:
-            srcs = outcome.result.sources
-        else:
-            srcs = [s.source for s in self.model.sources]
+        full = outcome is not None and outcome.is_full
+        srcs = outcome.result.sources if full else [s.source for s in self.model.sources]
         out = [(s.meta.path.name, s.pixels, s.meta.bit_depth) for s in srcs]
         if outcome is not None:
             depth = outcome.result.sources[outcome.result.reference].meta.bit_depth
@@ -164,14 +270,17 @@ class StudioPresenter(QObject):
             return ""
         parts = [f"x {int(x)}, y {int(y)}"]
         for label, pixels, depth in self.pane_images():
-            ph, pw = pixels.shape[:2]
-            row, col = int(y * ph / h), int(x * pw / w)
+            row, col = self.scene_map(*pixels.shape[:2]).to_pixel(x, y)
             parts.append(f"{label} {sample_text(pixels, row, col, depth)}" + (f" ({depth}-bit)" if depth > 8 else ""))
         overlay = self.overlay()
         if overlay is not None:
-            mh, mw = overlay.values.shape
-            parts.append(f"map {overlay.value_text(min(mh - 1, int(y * mh / h)), min(mw - 1, int(x * mw / w)))}")
+            row, col = self.scene_map(*overlay.values.shape).to_pixel(x, y)
+            parts.append(f"map {overlay.value_text(row, col)}")
         return "  |  ".join(parts)
+
+    # overlays
+    def set_overlay_name(self, name: str) -> None:
+        self.model.set_overlay(spec_for_name(name, self.model.overlay_spec))
 
     def overlay(self) -> OverlayImage | None:
         """The current overlay (cached per result and spec), or None."""
@@ -191,7 +300,7 @@ class StudioPresenter(QObject):
         if result is None:
             return "Inspect needs a result."
         if result.pair_lumas is None:
-            if self.model.busy and self.model.settings.method == "tita" and self.model.engine.loaded:
+            if self.model.busy and self.model.settings.method == TITA_METHOD and self.model.engine.loaded:
                 return "Inspect waits for the TITA result (this preview is a classical baseline)."
             return "Inspect needs TITA weights: the classical methods have no attention to show."
         return ""
@@ -206,25 +315,42 @@ class StudioPresenter(QObject):
         return (f"With {count} sources the network fuses pairs in turn: A and B are the two inputs of the "
                 "last pair, each one source or an earlier fusion of several.")
 
-    def inspect(self, x: float, y: float) -> bool:
+    def inspect_at(self, x: float, y: float) -> bool:
         """Ask the worker for the attention of the result pixel under scene point (x, y)."""
-        if self.can_inspect():
+        why = self.can_inspect()
+        if why:
+            self._status(why)
             return False
-        result = self.model.result
-        w, h = self.scene_size()
-        rh, rw = result.image.shape[:2]
-        row, col = int(y * rh / h), int(x * rw / w)
-        if not (0 <= row < rh and 0 <= col < rw):
+        pixel = self.result_map().to_pixel(x, y)
+        if pixel is None:
             return False
-        luma_a, luma_b = result.pair_lumas  # the last pair the network fused, whatever the number of sources
+        luma_a, luma_b = self.model.result.pair_lumas  # the last pair the network fused
         spec = self.model.inspect
-        self.controller.probe(luma_a, luma_b, spec.block, row, col, spec.stream)
-        self.model.probe_pixel = (row, col)
+        self.controller.probe(luma_a, luma_b, spec.block, *pixel, spec.stream)
+        self.model.request_probe(pixel)
         return True
 
+    def set_inspect(self, changes: dict) -> None:
+        """Change the probed block or stream, and probe the same pixel again."""
+        self.model.set_inspect(**changes)
+        pixel = self.model.probe_pixel
+        mapping = self.result_map()
+        if pixel is not None and mapping is not None:
+            self.inspect_at(*mapping.to_scene(pixel[0] + 0.5, pixel[1] + 0.5))
+
+    def probe_marks(self) -> tuple[tuple[float, float, float, float], tuple[float, float, float, float]] | None:
+        """Scene boxes (x, y, w, h) of the probed pixel's attention window and of the pixel itself."""
+        probe, pixel, mapping = self.model.probe, self.model.probe_pixel, self.result_map()
+        if probe is None or pixel is None or mapping is None:
+            return None
+        rows, cols = probe.rows.numpy(), probe.cols.numpy()
+        window = mapping.pixel_box(int(rows.min()), int(cols.min()), int(rows.max()), int(cols.max()))
+        return window, mapping.pixel_box(pixel[0], pixel[1], pixel[0], pixel[1])
+
     @Slot(int, object)
-    def _on_probe(self, job_id: int, probe: object) -> None:
-        self.model.set_probe(probe, self.model.probe_pixel)
+    def _on_probe(self, probe_id: int, probe: object) -> None:
+        if probe_id == self.controller.current_probe:
+            self.model.set_probe(probe, self.model.probe_pixel)
 
     # metrics
     def compute_metrics(self, with_baselines: bool = False) -> None:
@@ -246,7 +372,32 @@ class StudioPresenter(QObject):
 
         self.controller.run_task("metrics", work)
 
-    @Slot(int, object)
-    def _on_metrics(self, task_id: int, table: object) -> None:
-        for method, row in table.items():
-            self.model.set_metrics(method, row)
+    # exports, off the GUI thread and atomic
+    def _full_result(self) -> FusionResult | None:
+        outcome = self.model.outcome
+        return outcome.result if outcome is not None and outcome.is_full else None
+
+    def export_image(self, path: str, bit_depth: int | None) -> None:
+        result = self._full_result()
+        if result is None:
+            self._status("Nothing to export yet: wait for the full result.")
+            return
+        self._status(f"Exporting {Path(path).name}...")
+        self.controller.run_task("export", lambda: export_image(Path(path), result, bit_depth))
+
+    def export_maps(self, folder: str) -> None:
+        result = self._full_result()
+        if result is None or result.maps is None:
+            self._status("No maps: they come with a TITA result.")
+            return
+        spec, untrained = self.model.overlay_spec, not self.model.engine.trained
+        self._status("Exporting the maps...")
+        self.controller.run_task("export", lambda: export_overlays(Path(folder), result, spec, untrained))
+
+    def export_report(self, path: str) -> None:
+        result = self.model.result
+        if result is None:
+            self._status("Nothing to report yet.")
+            return
+        text = report_text(result, self.model.settings, self.model.engine.description or "none", self.model.metrics)
+        self.controller.run_task("export", lambda: export_report(Path(path), text))

@@ -5,55 +5,14 @@ QtCore only (signals), no widgets: presenters and tests use it without a display
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from tita_studio.app.config import FusionSettings, InspectConfig, OverlaySpec, ViewConfig
+from tita_studio.app.records import EngineStatus, LoadedSource, Outcome
 from tita_studio.model.tita import AttentionProbe
 from tita_studio.pipeline.fuse import FusionResult
-from tita_studio.pipeline.source import SourceImage
-
-
-@dataclass
-class LoadedSource:
-    """A decoded source and its screen copy (uint8, made off the GUI thread)."""
-
-    source: SourceImage
-    display: np.ndarray
-
-    @property
-    def name(self) -> str:
-        return self.source.meta.path.name
-
-
-BASELINE = "baseline"  # the stage of the instant classical preview that precedes a TITA preview
-
-
-@dataclass
-class Outcome:
-    """One finished stage of a fusion job: the result, its screen copy and the sources' screen copies."""
-
-    job_id: int
-    stage: str  # BASELINE (classical preview), "preview" (TITA, reduced size) or "full"
-    result: FusionResult
-    display: np.ndarray
-    source_displays: list[np.ndarray] = field(default_factory=list)
-
-    @property
-    def is_full(self) -> bool:
-        return self.stage == "full"
-
-
-@dataclass(frozen=True)
-class EngineStatus:
-    """What the worker could load: a description, whether it is trained, or why nothing loaded."""
-
-    loaded: bool
-    trained: bool = False
-    description: str = ""
-    problem: str = ""
 
 
 class ViewState(QObject):
@@ -149,8 +108,13 @@ class StudioModel(QObject):
             self.metrics_changed.emit()
         self.result_changed.emit()
 
-    def set_overlay(self, **changes: object) -> None:
-        self.overlay_spec = replace(self.overlay_spec, **changes)
+    def set_settings(self, settings: FusionSettings) -> None:
+        self.settings = settings
+        self.settings_changed.emit()
+
+    def set_overlay(self, spec: OverlaySpec | None = None, **changes: object) -> None:
+        """Replace the overlay spec, or change some of its fields."""
+        self.overlay_spec = replace(spec or self.overlay_spec, **changes)
         self.overlay_changed.emit()
 
     def set_inspect(self, **changes: object) -> None:
@@ -160,6 +124,10 @@ class StudioModel(QObject):
     def set_probe(self, probe: AttentionProbe | None, pixel: tuple[int, int] | None) -> None:
         self.probe, self.probe_pixel = probe, pixel
         self.probe_changed.emit()
+
+    def request_probe(self, pixel: tuple[int, int]) -> None:
+        """The pixel whose attention was asked for; the shown probe changes when the answer comes."""
+        self.probe_pixel = pixel
 
     def set_engine(self, status: EngineStatus) -> None:
         self.engine = status

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from tita_studio.app.config import FusionSettings
-from tita_studio.app.export import export_image, export_overlays, export_report, report_text
-from tita_studio.app.overlays import spec_for_name
+from tita_studio.app.intents import ViewIntents
+from tita_studio.app.jobs import baseline_names
 from tita_studio.app.panels import (
     OVERLAY_TITLES,
     InspectorPanel,
@@ -37,26 +35,14 @@ from tita_studio.app.panels import (
 )
 from tita_studio.app.panes import ImagePane, PaneGrid, accept_url_drag, take_dropped_paths
 from tita_studio.app.presenter import StudioPresenter
+from tita_studio.app.records import BASELINE, Outcome
 from tita_studio.app.settings_store import SettingsStore
-from tita_studio.app.state import BASELINE, Outcome, StudioModel
-from tita_studio.app.worker import FusionController, baseline_names, plain_error
+from tita_studio.app.state import StudioModel
 from tita_studio.pipeline.formats import READ_SUFFIXES
-from tita_studio.pipeline.fuse import FusionResult
+from tita_studio.pipeline.fuse import TITA_METHOD
 from tita_studio.pipeline.map_render import MAP_NAMES
 
 log = logging.getLogger(__name__)
-
-NO_WEIGHTS = ("No TITA weights could be loaded, so this window fuses with the classical {method} method. "
-              "Overlays and click-inspect need TITA weights (Settings > Model).")
-UNTRAINED = ("These TITA weights are UNTRAINED: the result and the maps show how the network works, "
-             "not a real fusion.")
-
-
-def input_text(result: FusionResult) -> str:
-    """What the sources were taken for, and any frame alignment left as it was."""
-    notes = result.alignment.notes if result.alignment is not None else []
-    return "\n".join([f"Taken as: {result.classification.describe()}", *notes])
-
 
 def result_title(outcome: Outcome) -> str:
     """The result pane's title: says plainly which stage is on screen, so a preview is never taken
@@ -83,14 +69,14 @@ class MainWindow(QMainWindow):
         store = SettingsStore(settings_path)
         settings = replace(store.load(), **(overrides or {}))
         self.model = StudioModel(settings)
-        self.controller = FusionController(self)
-        self.presenter = StudioPresenter(self.model, self.controller, store)
+        self.intents = ViewIntents(self)
+        self.presenter = StudioPresenter(self.model, store)
         self._build()
         self._connect()
+        self.presenter.attach(self)
         self._refresh_settings()
         self._refresh_engine()
         self._refresh_sources()
-        self.controller.prepare(settings)
 
     # construction
     def _build(self) -> None:
@@ -111,7 +97,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.grid, 1)
         self.setCentralWidget(central)
 
-        methods = ["tita", *baseline_names()]
+        methods = [TITA_METHOD, *baseline_names()]
         self.settings_panel = SettingsPanel(methods)
         self.overlay_panel = OverlayPanel()
         self.inspector = InspectorPanel()
@@ -166,8 +152,10 @@ class MainWindow(QMainWindow):
         quit_ = a("&Quit", self.close, "Ctrl+Q")
         self.fit_action = a("&Fit", self.fit, "F")
         self.one_action = a("&1:1 pixels", self.one_to_one, ["1", "0"])
-        self.swipe_action = a("&Swipe", lambda on: self.model.set_compare(swipe=on), "S", checkable=True)
-        self.flicker_action = a("A/B &flicker", lambda on: self.model.set_compare(flicker=on), "B", checkable=True)
+        self.swipe_action = a("&Swipe", lambda on: self.intents.compare_requested.emit({"swipe": on}), "S",
+                              checkable=True)
+        self.flicker_action = a("A/B &flicker", lambda on: self.intents.compare_requested.emit({"flicker": on}), "B",
+                                checkable=True)
         self.inspect_action = a("&Inspect mode", self._set_inspect_mode, "I", checkable=True)
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
@@ -208,7 +196,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.compare_box)
 
     def _connect(self) -> None:
-        m, p = self.model, self.presenter
+        m, i = self.model, self.intents
         m.sources_changed.connect(self._refresh_sources)
         m.result_changed.connect(self._refresh_images)
         m.overlay_changed.connect(self._refresh_overlay)
@@ -218,25 +206,21 @@ class MainWindow(QMainWindow):
         m.probe_changed.connect(self._refresh_probe)
         m.compare_changed.connect(self._refresh_images)
         m.metrics_changed.connect(lambda: self.metrics_panel.show_metrics(self.model.metrics))
-        p.error.connect(self.show_error)
-        self.thumbs.remove_requested.connect(p.remove_source)
-        self.cancel_button.clicked.connect(p.cancel)
-        self.settings_panel.changed.connect(lambda c: p.set_settings(**c))
-        self.method_box.currentTextChanged.connect(lambda s: p.set_settings(method=s))
-        self.overlay_panel.changed.connect(lambda c: m.set_overlay(**c))
-        self.inspector.changed.connect(self._inspect_changed)
-        self.metrics_panel.compute_requested.connect(p.compute_metrics)
-        self.compare_box.currentIndexChanged.connect(lambda i: m.set_compare(index=max(0, i)))
+        self.thumbs.remove_requested.connect(i.remove_requested)
+        self.cancel_button.clicked.connect(lambda: i.cancel_requested.emit())
+        self.settings_panel.changed.connect(i.settings_requested)
+        self.method_box.currentTextChanged.connect(lambda s: i.settings_requested.emit({"method": s}))
+        self.overlay_panel.changed.connect(i.overlay_requested)
+        self.inspector.changed.connect(i.inspect_settings_requested)
+        self.metrics_panel.compute_requested.connect(i.metrics_requested)
+        self.compare_box.currentIndexChanged.connect(lambda k: i.compare_requested.emit({"index": max(0, k)}))
 
     # public actions (also used by tests and the command line)
     def open_paths(self, paths: list[str | Path], add: bool = False) -> None:
-        self.presenter.open_paths(paths, add)
+        self.intents.open_requested.emit(list(paths), add)
 
     def set_overlay(self, name: str) -> None:
-        self.model.overlay_spec = spec_for_name(name, self.model.overlay_spec)
-        if name != "none" and self.model.overlay_spec.opacity == 0:
-            self.model.overlay_spec = replace(self.model.overlay_spec, opacity=0.6)
-        self.model.overlay_changed.emit()
+        self.intents.overlay_named.emit(name)
 
     def fit(self) -> None:
         self.grid.fit()
@@ -256,6 +240,10 @@ class MainWindow(QMainWindow):
         box.setDetailedText(details)
         box.exec()
         box.deleteLater()
+
+    def show_status(self, message: str) -> None:
+        """A passing message in the status bar."""
+        self.statusBar().showMessage(message, 8000)
 
     # redraws
     def _pane_sources(self) -> list:
@@ -280,7 +268,7 @@ class MainWindow(QMainWindow):
                 pane.hovered.connect(self._hovered)
                 pane.inspect_clicked.connect(self._inspect_clicked)
                 pane.files_dropped.connect(self.open_paths)
-                pane.swipe_dragged.connect(lambda f: self.model.set_compare(swipe_x=f))
+                pane.swipe_dragged.connect(lambda f: self.intents.compare_requested.emit({"swipe_x": f}))
                 pane.inspect_mode = self.inspect_action.isChecked()
         self._refresh_images()
 
@@ -297,8 +285,7 @@ class MainWindow(QMainWindow):
             self.grid.titles[i].setText(f"{'AB'[i] + ': ' if len(names) == 2 else ''}{names[i]}")
         if len(panes) == len(shown) + 1:
             self._refresh_result_pane(panes[-1], shown)
-        outcome = self.model.outcome
-        self.settings_panel.show_input(input_text(outcome.result) if outcome is not None else "")
+        self.settings_panel.show_input(self.presenter.input_text())
         if self.model.view.fitted:
             self.fit()
         self._refresh_overlay()
@@ -328,45 +315,28 @@ class MainWindow(QMainWindow):
         for i, pane in enumerate(self.grid.panes):
             is_result = i == len(self.grid.panes) - 1 and len(self.grid.panes) > 1
             pane.set_overlay(overlay.rgba if overlay is not None and (is_result or spec.on_sources) else None)
-        unavailable = ("This overlay needs a TITA result: " +
-                       ("load TITA weights (Settings > Model)." if not self.model.engine.loaded
-                        else "choose the tita method." if self.model.settings.method != "tita" else "fusing..."))
-        self.overlay_panel.show_spec(spec, overlay, unavailable, self.presenter.pair_text())
+        self.overlay_panel.show_spec(spec, overlay, self.presenter.overlay_unavailable_text(),
+                                     self.presenter.pair_text())
         for name, act in self.overlay_actions.items():
             act.setChecked(name == spec.kind)
 
     @Slot()
     def _refresh_probe(self) -> None:
         m = self.model
-        probe, pixel = m.probe, m.probe_pixel
-        window = pix = None
-        result = m.result
-        if probe is not None and pixel is not None and result is not None:
-            w, h = self.presenter.scene_size()
-            rh, rw = result.image.shape[:2]
-            sx, sy = w / rw, h / rh
-            rows, cols = probe.rows.numpy(), probe.cols.numpy()
-            window = QRectF(cols.min() * sx, rows.min() * sy, (cols.max() - cols.min() + 1) * sx,
-                            (rows.max() - rows.min() + 1) * sy)
-            pix = QRectF(pixel[1] * sx, pixel[0] * sy, sx, sy)
+        marks = self.presenter.probe_marks()
+        window, pix = (QRectF(*box) for box in marks) if marks is not None else (None, None)
         for pane in self.grid.panes:
             pane.set_marks(window, pix)
-        self.inspector.show_probe(m.inspect, probe, pixel, self.presenter.can_inspect() or
+        if marks is not None:
+            self.docks["Inspect"].raise_()
+        self.inspector.show_probe(m.inspect, m.probe, m.probe_pixel, self.presenter.can_inspect() or
                                   "Ctrl+click a pixel on any pane.", self.presenter.pair_text())
 
     @Slot()
     def _refresh_engine(self) -> None:
-        e = self.model.engine
-        if not e.loaded:
-            fallback = "laplacian" if "laplacian" in baseline_names() else (baseline_names() or ["?"])[0]
-            loading = e.problem == "loading the model..."
-            self.banner.setText("Loading the TITA model..." if loading else NO_WEIGHTS.format(method=fallback))
-            text = e.problem
-        else:
-            self.banner.setText("" if e.trained else UNTRAINED)
-            text = f"Model: {e.description}"
+        self.banner.setText(self.presenter.banner_text())
         self.banner.setVisible(bool(self.banner.text()))
-        self.settings_panel.show_settings(self.model.settings, text)
+        self.settings_panel.show_settings(self.model.settings, self.presenter.engine_text())
         self._refresh_overlay()
         self._refresh_probe()
 
@@ -396,24 +366,11 @@ class MainWindow(QMainWindow):
 
     @Slot(float, float)
     def _inspect_clicked(self, x: float, y: float) -> None:
-        why = self.presenter.can_inspect()
-        if why:
-            self.statusBar().showMessage(why, 5000)
-            return
-        self.presenter.inspect(x, y)
-        self.docks["Inspect"].raise_()
+        self.intents.inspect_requested.emit(x, y)
 
     def _set_inspect_mode(self, on: bool) -> None:
         for pane in self.grid.panes:
             pane.inspect_mode = on
-
-    def _inspect_changed(self, changes: dict) -> None:
-        self.model.set_inspect(**changes)
-        pixel = self.model.probe_pixel
-        if pixel is not None and self.model.result is not None:
-            w, h = self.presenter.scene_size()
-            rh, rw = self.model.result.image.shape[:2]
-            self.presenter.inspect((pixel[1] + 0.5) * w / rw, (pixel[0] + 0.5) * h / rh)
 
     # files
     def _open_dialog(self, add: bool = False) -> None:
@@ -428,42 +385,21 @@ class MainWindow(QMainWindow):
             self.open_paths([folder])
 
     def _export_image(self) -> None:
-        result = self.model.result
-        if result is None or not self.model.outcome.is_full:
-            self.statusBar().showMessage("Nothing to export yet: wait for the full result.", 5000)
-            return
         filters = {"PNG 8-bit (*.png)": 8, "PNG 16-bit (*.png)": 16, "TIFF 8-bit (*.tif)": 8,
                    "TIFF 16-bit (*.tif)": 16, "JPEG (*.jpg)": None}
         path, chosen = QFileDialog.getSaveFileName(self, "Export the fused image", "fused.png", ";;".join(filters))
         if path:
-            self._guarded(lambda: export_image(Path(path), result, filters.get(chosen)))
+            self.intents.export_image_requested.emit(path, filters.get(chosen))
 
     def _export_maps(self) -> None:
-        result = self.model.result
-        if result is None or result.maps is None:
-            self.statusBar().showMessage("No maps: they come with a TITA result.", 5000)
-            return
         folder = QFileDialog.getExistingDirectory(self, "Folder for the maps")
         if folder:
-            self._guarded(lambda: export_overlays(Path(folder), result, self.model.overlay_spec,
-                                              not self.model.engine.trained))
+            self.intents.export_maps_requested.emit(folder)
 
     def _export_report(self) -> None:
-        result = self.model.result
-        if result is None:
-            return
         path, _ = QFileDialog.getSaveFileName(self, "Export a report", "report.md", "Markdown (*.md)")
         if path:
-            text = report_text(result, self.model.settings, self.model.engine.description or "none",
-                               self.model.metrics)
-            self._guarded(lambda: export_report(Path(path), text))
-
-    def _guarded(self, fn: Callable[[], object]) -> None:
-        try:
-            written = fn()
-            self.statusBar().showMessage(f"Written: {written}", 8000)
-        except Exception as exc:
-            self.show_error(plain_error(exc), traceback.format_exc())
+            self.intents.export_report_requested.emit(path)
 
     # drops anywhere on the window
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -478,5 +414,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Cancel a running fusion and wait for the worker thread before the window goes."""
-        self.controller.shutdown()
+        self.presenter.shutdown()
         super().closeEvent(event)

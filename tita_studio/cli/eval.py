@@ -18,15 +18,16 @@ from tita_studio.cli.options import PRECISION_HELP, precision_arg
 from tita_studio.engine.device import DEVICES
 from tita_studio.engine.runner import EngineConfig
 from tita_studio.evaluation.report import write_report
-from tita_studio.evaluation.run import METHOD_CHOICES, TITA, EvalConfig, evaluate
+from tita_studio.evaluation.run import METHOD_CHOICES, EvaluationConfig, evaluate
 from tita_studio.metrics.conventions import CONVENTIONS
 from tita_studio.metrics.registry import METRICS
+from tita_studio.pipeline.fuse import TITA_METHOD
 
 _REDRAW_SECONDS = 0.2
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    methods = "; ".join([f"{TITA}: the TITA network", *(f"{k}: {v}" for k, v in DESCRIPTIONS.items())])
+    methods = "; ".join([f"{TITA_METHOD}: the TITA network", *(f"{k}: {v}" for k, v in DESCRIPTIONS.items())])
     parser = sub.add_parser(
         "eval", help="evaluate fusion methods on dataset folders",
         description="Fuse every pair and sequence of each dataset folder (A/NAME + B/NAME, seq/NAME/*) with each "
@@ -101,7 +102,7 @@ def command_line(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     report = evaluate(args.datasets, args.methods, args.out, metrics=args.metrics, convention=args.convention,
                       limit=args.limit, model=args.model, progress=_Progress(), holdout=args.holdout,
-                      config=EvalConfig(engine=EngineConfig(device=args.device, precision=args.precision)))
+                      config=EvaluationConfig(engine=EngineConfig(device=args.device, precision=args.precision)))
     written = write_report(report, args.out, command=command_line(args), machine=machine())
     print(f"{len(report.rows)} result(s): {report.computed} computed, {report.reused} reused from the cache")
     for method, reason in report.skipped.items():

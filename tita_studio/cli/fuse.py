@@ -10,12 +10,13 @@ from pathlib import Path
 from tita_studio.cli.options import PRECISION_HELP, precision_arg
 from tita_studio.cli.progress import ProgressLine
 from tita_studio.engine.device import DEVICES
+from tita_studio.engine.load import load_engine
 from tita_studio.engine.runner import EngineConfig, FusionEngine
 from tita_studio.engine.tiling import TileConfig
 from tita_studio.errors import InputError, TitaError
 from tita_studio.pipeline.align import METHODS as ALIGN_METHODS
 from tita_studio.pipeline.formats import READ_SUFFIXES, TIFF_COMPRESSIONS
-from tita_studio.pipeline.fuse import STRATEGIES, FuseOptions, FusionResult, fuse_files, load_engine
+from tita_studio.pipeline.fuse import STRATEGIES, FuseOptions, FusionResult, fuse_files
 from tita_studio.pipeline.kinds import KIND_CHOICES
 from tita_studio.pipeline.maps_export import write_maps
 from tita_studio.pipeline.writing import WriteOptions, write_image

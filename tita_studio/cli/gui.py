@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         def on_result() -> None:
             if args.inspect:
                 x, y = (float(v) for v in args.inspect.split(","))
-                window.presenter.inspect(x, y)
+                window.presenter.inspect_at(x, y)
                 window.docks["Inspect"].raise_()
                 window.model.probe_changed.connect(lambda: QTimer.singleShot(300, save))
             else:

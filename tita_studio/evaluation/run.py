@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tita_studio.baselines import BASELINES, PARAMETERS
+from tita_studio.engine.load import load_engine
 from tita_studio.engine.runner import EngineConfig
 from tita_studio.errors import Cancelled, InputError, TitaError
 from tita_studio.evaluation.cache import Entry, ResultCache, entry_key, file_digest, quantised
@@ -23,19 +24,18 @@ from tita_studio.metrics import score
 from tita_studio.metrics.conventions import check_convention
 from tita_studio.metrics.registry import METRICS, default_metrics, resolve
 from tita_studio.paths import DEFAULT_WEIGHTS
-from tita_studio.pipeline.fuse import FuseOptions, FusionResult, fuse_sources, load_engine
+from tita_studio.pipeline.fuse import TITA_METHOD, FuseOptions, FusionResult, fuse_sources
 from tita_studio.pipeline.kinds import AUTO, KIND_OF_TASK
 from tita_studio.pipeline.reading import read_image
 
 log = logging.getLogger(__name__)
 
-TITA = "tita"
-METHOD_CHOICES = (TITA, *BASELINES)
+METHOD_CHOICES = (TITA_METHOD, *BASELINES)
 ProgressFn = Callable[[int, int, str], None]  # (done, total, what is being done)
 
 
 @dataclass(frozen=True)
-class EvalConfig:
+class EvaluationConfig:
     """How items are fused for evaluation and what is scored by default."""
 
     align_pairs: str = "none"  # dataset pairs are registered
@@ -87,7 +87,7 @@ def parse_methods(methods: str | Sequence[str]) -> list[str]:
 
 
 def metrics_for(n_sources: int, task: str, requested: Sequence[str] | None, convention: str,
-                config: EvalConfig) -> list[str]:
+                config: EvaluationConfig) -> list[str]:
     """The metrics scored for one item: those asked for that apply to its number of sources, or the
     convention's default set, with MEF-SSIM added for exposure fusion and sequences."""
     if requested is not None:
@@ -123,7 +123,7 @@ class _Tita:
 
 def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: str | Path,
              metrics: str | Sequence[str] | None = None, convention: str = "standard", limit: int | None = None,
-             model: str | Path | None = None, config: EvalConfig | None = None,
+             model: str | Path | None = None, config: EvaluationConfig | None = None,
              progress: ProgressFn | None = None, holdout: str | Path | None = None) -> EvalReport:
     """Fuse and score every item of every dataset with every method, reusing cached results.
 
@@ -131,7 +131,7 @@ def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: 
     refused) is left out with a note rather than stopping the evaluation. `holdout`: a holdout TOML
     that restricts the items to its scenes (see `evaluation.holdout`); `limit` applies after it.
     """
-    cfg = config or EvalConfig()
+    cfg = config or EvaluationConfig()
     check_convention(convention)
     names = parse_methods(methods)
     if isinstance(metrics, str):
@@ -149,10 +149,10 @@ def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: 
         for dataset in found:
             dataset.items = dataset.items[:limit]
     report = EvalReport(convention, found, names, notes=held_notes)
-    tita = _Tita(Path(model) if model is not None else None, report.notes, cfg.engine) if TITA in names else None
+    tita = _Tita(Path(model) if model is not None else None, report.notes, cfg.engine) if TITA_METHOD in names else None
     if tita is not None and tita.skip_reason:
-        report.methods = [n for n in names if n != TITA]
-        report.skipped[TITA] = tita.skip_reason
+        report.methods = [n for n in names if n != TITA_METHOD]
+        report.skipped[TITA_METHOD] = tita.skip_reason
     cache = ResultCache(Path(out) / cfg.cache_dir)
     total = sum(len(d.items) for d in found) * len(report.methods)
     done = 0
@@ -170,19 +170,19 @@ def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: 
     return report
 
 
-def _options(dataset: Dataset, item: EvalItem, method: str, cfg: EvalConfig) -> FuseOptions:
+def _options(dataset: Dataset, item: EvalItem, method: str, cfg: EvaluationConfig) -> FuseOptions:
     align = cfg.align_pairs if item.kind == "pair" else cfg.align_sequences
     kind = KIND_OF_TASK.get(dataset.task, AUTO)  # the folder names the task: no need to guess it
     return FuseOptions(method=method, kind=kind, align=align, resize=dataset.task in cfg.resize_tasks)
 
 
 def _evaluate_one(dataset: Dataset, item: EvalItem, method: str, requested: list[str] | None, convention: str,
-                  cfg: EvalConfig, cache: ResultCache, tita: _Tita | None, report: EvalReport) -> Row | None:
+                  cfg: EvaluationConfig, cache: ResultCache, tita: _Tita | None, report: EvalReport) -> Row | None:
     options = _options(dataset, item, method, cfg)
     parameters = {"method": PARAMETERS.get(method, {}), "fuse": asdict(options)}
-    if method == TITA:
+    if method == TITA_METHOD:
         parameters["engine"] = {"precision": cfg.engine.precision, "tile": cfg.engine.tiles.tile}
-    key = entry_key(item.sources, method, parameters, tita.digest if method == TITA and tita else None)
+    key = entry_key(item.sources, method, parameters, tita.digest if method == TITA_METHOD and tita else None)
     wanted = metrics_for(len(item.sources), dataset.task, requested, convention, cfg)
     cached = cache.load(key)
     reused = cached is not None
@@ -219,7 +219,7 @@ def _evaluate_one(dataset: Dataset, item: EvalItem, method: str, requested: list
 
 
 def _fuse(item: EvalItem, options: FuseOptions, method: str, tita: _Tita | None) -> FusionResult:
-    engine = tita.engine if method == TITA and tita is not None else None
+    engine = tita.engine if method == TITA_METHOD and tita is not None else None
     return fuse_sources([read_image(s) for s in item.sources], options, engine)
 
 
