@@ -7,7 +7,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from tita_studio.cli.options import PRECISION_HELP, precision_arg
+from tita_studio.cli.options import PRECISION_HELP, precision_arg, quality_arg
 from tita_studio.cli.progress import ProgressLine
 from tita_studio.engine.device import DEVICES
 from tita_studio.engine.load import load_engine
@@ -57,7 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --deghost, also write the ghost mask (white: taken from the reference) as an image")
     p.add_argument("--maps", type=Path, metavar="DIR", help="also write the network's maps (PNG + .npz) here")
     p.add_argument("--bit-depth", type=int, choices=(8, 16), help="output bit depth (default: as the reference)")
-    p.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
+    p.add_argument("--quality", default="auto", type=quality_arg, metavar="QUALITY",
+                   help="fast: the network at about 1 MP, its decision carried to full resolution (minutes "
+                        "become seconds on a CPU); full: the network at full resolution (exact); auto (default): "
+                        "fast above 2 MP")
+    p.add_argument("--jpeg-quality", type=int, default=95, help="JPEG quality (default 95)")
     p.add_argument("--tiff-compression", default="deflate", choices=tuple(TIFF_COMPRESSIONS),
                    help="lossless compression of a TIFF output (default deflate)")
     p.add_argument("--ext", default=".png", help="output extension with --pairs (default .png)")
@@ -131,8 +135,9 @@ def _pairs(dir_a: Path, dir_b: Path) -> list[tuple[Path, Path]]:
 
 def run(args: argparse.Namespace) -> int:
     options = FuseOptions(method=args.method, kind=args.kind, align=args.align, resize=args.resize,
-                          want_maps=args.maps is not None and args.method == "tita", strategy=args.strategy)
-    write = WriteOptions(bit_depth=args.bit_depth, jpeg_quality=args.quality, force=args.force,
+                          want_maps=args.maps is not None and args.method == "tita", strategy=args.strategy,
+                          quality=args.quality)
+    write = WriteOptions(bit_depth=args.bit_depth, jpeg_quality=args.jpeg_quality, force=args.force,
                          tiff_compression=args.tiff_compression)
     options = replace(options, deghost=args.deghost, reference=_reference(args))
     if args.tile % 8 or args.tile < 64:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -13,6 +14,8 @@ from torch import Tensor
 
 from tita_studio.engine.allocator import keep_freed_memory
 from tita_studio.engine.device import autocast, check_precision, resolve_device
+from tita_studio.engine.fast import FastConfig, describe, reduce, reduced_size, resize_maps, upsample_fusion
+from tita_studio.engine.quality import resolve_quality
 from tita_studio.engine.tiling import CancelFn, ProgressFn, TileConfig, fuse_tiles, global_pooled, maps_scale
 from tita_studio.model.maps import FusionMaps
 from tita_studio.model.tita import TITA, AttentionProbe
@@ -30,15 +33,18 @@ class EngineConfig:
     precision: str = "float32"
     tiles: TileConfig = field(default_factory=TileConfig)
     threads: int | None = None  # CPU threads for torch; None keeps torch's default (one per core)
+    fast: FastConfig = field(default_factory=FastConfig)  # how quality "fast" runs
 
 
 @dataclass
 class LumaFusion:
-    """The fused luma (H, W) float32, unclamped, and the maps at 1/maps_scale resolution."""
+    """The fused luma (H, W) float32, unclamped, the maps at 1/maps_scale resolution, and how it was made."""
 
     fused: np.ndarray
     maps: FusionMaps | None
     maps_scale: int
+    quality: str = "full"
+    note: str = "full (network at full resolution)"
 
 
 def _to_cpu(obj: Any) -> Any:
@@ -83,11 +89,20 @@ class FusionEngine:
             return _to_cpu(fn(a.to(self.device), b.to(self.device)))
 
     def fuse(self, a: np.ndarray, b: np.ndarray, want_maps: bool = False,
-             progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> LumaFusion:
-        """Fuse two registered luma images in [0, 1]; retries with smaller tiles on GPU out-of-memory."""
+             progress: ProgressFn | None = None, cancel: CancelFn | None = None, quality: str = "full"
+             ) -> LumaFusion:
+        """Fuse two registered luma images in [0, 1]; retries with smaller tiles on GPU out-of-memory.
+
+        quality: "full" runs the network at full resolution (exact); "fast" runs it at
+        `config.fast.network_pixels` and carries its decision to full resolution (engine/fast.py);
+        "auto" picks by size (engine/quality.py: default_quality).
+        """
         ta, tb = _as_tensor(a, "a"), _as_tensor(b, "b")
         if ta.shape != tb.shape:
             raise ValueError(f"sources differ in size: {tuple(ta.shape[-2:])} vs {tuple(tb.shape[-2:])}")
+        h, w = ta.shape[-2:]
+        if resolve_quality(quality, h, w) == "fast" and h * w > self.config.fast.network_pixels:
+            return self._fuse_fast(ta[0, 0].numpy(), tb[0, 0].numpy(), want_maps, progress, cancel)
         tiles = self.config.tiles
         while True:
             try:
@@ -98,6 +113,26 @@ class FusionEngine:
                 torch.cuda.empty_cache()
                 tiles = TileConfig(tiles.tile // 2, tiles.overlap, tiles.maps_max_pixels)
                 log.warning("out of device memory; retrying with %d px tiles", tiles.tile)
+
+    def _fuse_fast(self, a: np.ndarray, b: np.ndarray, want_maps: bool, progress: ProgressFn | None,
+                   cancel: CancelFn | None) -> LumaFusion:
+        h, w = a.shape
+        lh, lw = reduced_size(h, w, self.config.fast.network_pixels)
+        a_low, b_low = reduce(a, lh, lw), reduce(b, lh, lw)
+
+        def network_progress(f: float) -> None:
+            if progress:
+                progress(0.97 * f)  # the network is nearly all of the time
+
+        low = self.fuse(a_low, b_low, want_maps, network_progress, cancel, quality="full")
+        fused = upsample_fusion(a, b, a_low, b_low, low.fused, self.config.fast)
+        maps, scale = None, 1
+        if low.maps is not None:
+            scale = max(1, math.ceil(math.sqrt(h * w / self.config.tiles.maps_max_pixels)))
+            maps = resize_maps(low.maps, math.ceil(h / scale), math.ceil(w / scale))
+        if progress:
+            progress(1.0)
+        return LumaFusion(fused, maps, scale, "fast", describe((lh, lw), h, w))
 
     def _fuse(self, ta: Tensor, tb: Tensor, tiles: TileConfig, want_maps: bool,
               progress: ProgressFn | None, cancel: CancelFn | None) -> LumaFusion:
