@@ -8,41 +8,17 @@ scored ones).  Usage: python benchmarks/validate_vifb.py [--methods A,B] [--imag
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
-from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import cv2
-import numpy as np
-
+from tita_studio.evaluation.vifb import read_rgb, reference_values
 from tita_studio.metrics import score
-from tita_studio.metrics.registry import VIFB_METRICS, VIFB_NAMES
+from tita_studio.metrics.registry import VIFB_METRICS
 
 VIFB = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "ivf" / "vifb"
-EXCLUDED = {"SwinFusion", "YDTR"}
 TOLERANCE = 1e-4
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """Read an image as uint8 RGB (or grey), as MATLAB's imread gives it."""
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise OSError(f"cannot read {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
-
-
-def reference_values(root: Path = VIFB) -> dict[tuple[str, str], dict[str, float]]:
-    """{(image, method): {our metric name: stored value}} for the methods that have fused images."""
-    methods = {p.name for p in (root / "results").iterdir()} - EXCLUDED
-    table: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-    with open(root / "metrics" / "vifb_metrics_per_image.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["method"] in methods:
-                table[(row["image"], row["method"])][VIFB_NAMES[row["metric"]]] = float(row["value"])
-    return dict(table)
 
 
 def score_case(image: str, method: str, root: Path = VIFB) -> dict[str, float]:
@@ -70,7 +46,7 @@ def main() -> int:
     if not VIFB.is_dir():
         print(f"VIFB data not found at {VIFB}", file=sys.stderr)
         return 2
-    refs = reference_values()
+    refs = reference_values(VIFB)
     cases = sorted(c for c in refs
                    if (not args.methods or c[1] in args.methods.split(","))
                    and (not args.images or c[0] in args.images.split(",")))

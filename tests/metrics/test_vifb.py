@@ -6,42 +6,20 @@ checks all of them.  SwinFusion and YDTR are left out: their stored images are n
 
 from __future__ import annotations
 
-import csv
-from collections import defaultdict
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
+from tita_studio.evaluation.vifb import read_rgb, reference_values
 from tita_studio.metrics import score
-from tita_studio.metrics.registry import VIFB_METRICS, VIFB_NAMES
+from tita_studio.metrics.registry import VIFB_METRICS
 
 VIFB = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "ivf" / "vifb"
-EXCLUDED = {"SwinFusion", "YDTR"}
 PAIRS_FOR_ALL_METHODS = ("carLight", "running")
 METHODS_FOR_ALL_PAIRS = ("ADF", "SeAFusion")
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    assert image is not None, path
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
-
-
-def _reference() -> dict[tuple[str, str], dict[str, float]]:
-    if not (VIFB / "metrics" / "vifb_metrics_per_image.csv").is_file():
-        return {}
-    methods = {p.name for p in (VIFB / "results").iterdir()} - EXCLUDED
-    table: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-    with open(VIFB / "metrics" / "vifb_metrics_per_image.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["method"] in methods:
-                table[(row["image"], row["method"])][VIFB_NAMES[row["metric"]]] = float(row["value"])
-    return dict(table)
-
-
-REFERENCE = _reference()
+REFERENCE = reference_values(VIFB)
 CASES = sorted(c for c in REFERENCE if c[0] in PAIRS_FOR_ALL_METHODS or c[1] in METHODS_FOR_ALL_PAIRS)
 
 

@@ -38,21 +38,29 @@ from tita_studio.app.state import ViewState
 _HUGE = 1e6  # scene rect half-size: centerOn is never clamped, so every pane can follow the shared centre
 
 
-def accept_url_drag(event: QDragEnterEvent | QDragMoveEvent) -> None:
-    """Accept a drag that carries URLs (files), for drag-enter and drag-move alike."""
-    if event.mimeData().hasUrls():
-        event.acceptProposedAction()
+class FileDropTarget:
+    """Mixin for a widget that takes dropped files and hands them to `files_arrived`. It overrides
+    dragMoveEvent too: a QGraphicsView's default hands the move to its scene, which rejects it."""
+
+    def files_arrived(self, paths: list[str]) -> None:
+        raise NotImplementedError
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.files_arrived(paths)
 
 
-def take_dropped_paths(event: QDropEvent) -> list[str]:
-    """The local files of a drop; the drop is accepted when there is at least one."""
-    paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-    if paths:
-        event.acceptProposedAction()
-    return paths
-
-
-class ImagePane(QGraphicsView):
+class ImagePane(FileDropTarget, QGraphicsView):
     """One image (plus optional overlay, swipe layer and inspect marks) in scene = result pixel units."""
 
     hovered = Signal(float, float)
@@ -225,16 +233,8 @@ class ImagePane(QGraphicsView):
         self.viewport().unsetCursor()
         event.accept()
 
-    # file drops (dragMoveEvent too: the default hands it to the scene, which rejects it)
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        accept_url_drag(event)
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        accept_url_drag(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        if paths := take_dropped_paths(event):
-            self.files_dropped.emit(paths)
+    def files_arrived(self, paths: list[str]) -> None:
+        self.files_dropped.emit(paths)
 
 
 class PaneGrid(QWidget):

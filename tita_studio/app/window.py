@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -33,7 +33,7 @@ from tita_studio.app.panels import (
     SettingsPanel,
     ThumbnailStrip,
 )
-from tita_studio.app.panes import ImagePane, PaneGrid, accept_url_drag, take_dropped_paths
+from tita_studio.app.panes import FileDropTarget, ImagePane, PaneGrid
 from tita_studio.app.presenter import StudioPresenter
 from tita_studio.app.records import BASELINE, Outcome
 from tita_studio.app.settings_store import SettingsStore
@@ -56,7 +56,7 @@ def result_title(outcome: Outcome) -> str:
     return f"result: {r.method} ({r.seconds:.2f} s)"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileDropTarget, QMainWindow):
     """TITA Studio: drop images, see the fusion, compare, and look inside the network."""
 
     def __init__(self, settings_path: Path | None = None, overrides: dict | None = None,
@@ -401,16 +401,9 @@ class MainWindow(QMainWindow):
         if path:
             self.intents.export_report_requested.emit(path)
 
-    # drops anywhere on the window
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        accept_url_drag(event)
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        accept_url_drag(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        if paths := take_dropped_paths(event):
-            self.open_paths(paths)
+    def files_arrived(self, paths: list[str]) -> None:
+        """Files dropped anywhere on the window."""
+        self.open_paths(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Cancel a running fusion and wait for the worker thread before the window goes."""
