@@ -29,6 +29,7 @@ from tita_studio.model.maps import FusionMaps
 from tita_studio.pipeline.align import AlignConfig, AlignmentResult, align_sources, resolve_method
 from tita_studio.pipeline.colour import fuse_chroma, recombine, split
 from tita_studio.pipeline.deghost import DeghostConfig, deghost_sources
+from tita_studio.pipeline.exposure import with_relative_ev
 from tita_studio.pipeline.kinds import AUTO, Classification, SourceKind, classify
 from tita_studio.pipeline.reading import read_image
 from tita_studio.pipeline.source import SourceImage
@@ -155,6 +156,7 @@ def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = N
     log.info("input: %s", kind.describe())
     srcs = [srcs[i] for i in kind.order]
     reference = kind.order.index(kind.reference)
+    srcs = with_relative_ev(srcs, reference)
     notes = [f"input: {kind.describe()}"]
     alignment = None
     align_cfg = replace(opts.align_config, method=opts.align)

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from PIL import ExifTags, Image, TiffImagePlugin
 
 from tita_studio import __version__
+from tita_studio.pipeline.exposure import exposure_of
+from tita_studio.pipeline.source import Exposure
 
 SOFTWARE = f"TITA Studio {__version__}"
 
@@ -67,6 +69,31 @@ def clean_exif(exif: Image.Exif) -> bytes | None:
 def _plain_ifd(ifd: Mapping[int, object]) -> dict[int, object]:
     """A sub-IFD without nested pointers (interoperability) whose offsets would be stale once moved."""
     return {tag: value for tag, value in ifd.items() if tag != ExifTags.IFD.Interop and value is not None}
+
+
+# EXIF directory tags of an exposure
+EXPOSURE_TIME_TAG = 0x829A
+F_NUMBER_TAG = 0x829D
+ISO_TAG = 0x8827
+EXPOSURE_BIAS_TAG = 0x9204
+
+
+def exposure_from_exif(exif: Image.Exif) -> Exposure | None:
+    """Exposure time, aperture, ISO and compensation from an EXIF block (None when none is recorded)."""
+    sub = exif.get_ifd(ExifTags.IFD.Exif)
+    iso = sub.get(ISO_TAG)
+    if isinstance(iso, tuple):
+        iso = iso[0] if iso else None
+    return exposure_of(*(_number(v) for v in (sub.get(EXPOSURE_TIME_TAG), sub.get(F_NUMBER_TAG), iso,
+                                               sub.get(EXPOSURE_BIAS_TAG))))
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return number if number == number else None  # a 0/0 rational is NaN: not recorded
 
 
 def load_exif(data: bytes | None) -> Image.Exif:

@@ -2,7 +2,8 @@
 
 Decoders: Pillow for JPEG and BMP (it reports truncation, OpenCV does not), OpenCV for PNG (Pillow cannot hold
 16-bit RGB), tifffile for TIFF (any bit depth, planar, multiband, striped or tiled; its compressed
-variants LZW, Deflate, PackBits and JPEG through imagecodecs), scipy for MATLAB .mat arrays.
+variants LZW, Deflate, PackBits and JPEG through imagecodecs), scipy for MATLAB .mat arrays, rawpy (LibRaw)
+for camera RAW (pipeline.raw; the raw extra).
 Every failure a user can cause becomes an `InputError` naming the file and the reason; dimensions are
 checked from the header before any pixel is decoded.
 """
@@ -30,10 +31,12 @@ from tita_studio.pipeline.formats import (
     JPEG_SUFFIXES,
     MAT_SUFFIXES,
     PNG_SUFFIXES,
+    RAW_SUFFIXES,
     READ_SUFFIXES,
     TIFF_SUFFIXES,
 )
 from tita_studio.pipeline.multiband import MultibandConfig, reduce_multiband
+from tita_studio.pipeline.raw import read_raw
 from tita_studio.pipeline.source import ImageMeta, SourceImage
 
 log = logging.getLogger(__name__)
@@ -69,11 +72,15 @@ def read_image(path: str | os.PathLike[str], config: ReadConfig | None = None) -
         source = _read_tiff(file_path, cfg)
     elif suffix in MAT_SUFFIXES:
         source = _read_mat(file_path, mat_key, cfg)
+    elif suffix in RAW_SUFFIXES:
+        source = read_raw(file_path, cfg.max_pixels)
     else:
         raise InputError(
             f"{file_path}: unsupported format '{suffix or 'no suffix'}' "
             f"(supported: {', '.join(sorted(set(READ_SUFFIXES)))})"
         )
+    if source.meta.exif and source.meta.exposure is None:
+        source.meta.exposure = md.exposure_from_exif(md.load_exif(source.meta.exif))
     _warn_if_flat(source, cfg)
     log.info("read %s", source.describe())
     return source

@@ -8,6 +8,31 @@ from pathlib import Path
 import numpy as np
 
 
+@dataclass(frozen=True)
+class Exposure:
+    """How a frame was exposed, from its metadata (None: not recorded). Orders a bracket and says how
+    many stops apart its frames are."""
+
+    time: float | None = None  # seconds
+    aperture: float | None = None  # f-number
+    iso: float | None = None
+    bias: float | None = None  # the exposure compensation the camera was set to, EV (shown, not used)
+    ev: float | None = None  # stops brighter than the reference frame; set once the reference is known
+
+    def describe(self) -> str:
+        """E.g. "1/60 s f/8 ISO 200 -0.3 EV" (what is known)."""
+        parts = []
+        if self.time:
+            parts.append(f"1/{1 / self.time:.0f} s" if self.time < 0.5 else f"{self.time:g} s")
+        if self.aperture:
+            parts.append(f"f/{self.aperture:g}")
+        if self.iso:
+            parts.append(f"ISO {self.iso:.0f}")
+        if self.ev is not None:
+            parts.append(f"{self.ev:+.1f} EV")
+        return " ".join(parts)
+
+
 @dataclass
 class ImageMeta:
     """What a file was, kept so the output can be written like it (depth, EXIF, ICC)."""
@@ -24,6 +49,7 @@ class ImageMeta:
     exif: bytes | None = None  # descriptive EXIF, APP1 layout; see metadata.clean_exif
     icc: bytes | None = None
     band_rule: str | None = None  # for multiband sources: how RGB and intensity were made
+    exposure: Exposure | None = None  # from EXIF / RAW metadata, when the file records an exposure time
 
 
 @dataclass
@@ -61,4 +87,6 @@ class SourceImage:
             parts.append("ICC")
         if m.band_rule:
             parts.append(m.band_rule)
+        if m.exposure is not None and m.exposure.describe():
+            parts.append(m.exposure.describe())
         return ", ".join(parts)

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from tita_studio.errors import InputError
+from tita_studio.pipeline.exposure import light_values
 from tita_studio.pipeline.source import SourceImage
 
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
@@ -40,8 +41,10 @@ def mean_luminance(source: SourceImage) -> float:
 
 
 def exposure_order(sources: Sequence[SourceImage]) -> list[int]:
-    """Indices of `sources` from darkest to brightest (ties: by file name)."""
-    keys = [(mean_luminance(s), str(s.meta.path)) for s in sources]
+    """Indices of `sources` from darkest to brightest: by the recorded exposure (time x ISO / aperture^2,
+    pipeline.exposure) when every frame records one, then by mean luma, then by file name."""
+    light = light_values(sources) or [0.0] * len(sources)
+    keys = [(light[i], mean_luminance(s), str(s.meta.path)) for i, s in enumerate(sources)]
     return sorted(range(len(sources)), key=lambda i: keys[i])
 
 
