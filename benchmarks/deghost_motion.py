@@ -16,6 +16,8 @@ reference, re-encoded). Then, per scene and fusion method:
 - mask share: the ghost mask's mean, and its share outside the objects (grown by 12 px).
 
 Example: python benchmarks/deghost_motion.py ../shared/datasets/mef/merianos --methods mertens average
+`--figure docs/images/deghost.jpg --real-scene DIR` also draws the first scene (without deghosting, with it,
+the ghost mask in red) and a real hand-held bracket the same way.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -115,6 +118,24 @@ def scene_case(folder: Path, donor: Path, max_side: int, patch_share: float):
     return frames, moving, still, ref, spots, side, alpha, truth
 
 
+def figure_row(before: np.ndarray, after: np.ndarray, mask: np.ndarray, width: int) -> np.ndarray:
+    """Without deghosting | with it | with it, the mask in red; scaled to `width` pixels in all."""
+    overlay = after.copy()
+    overlay[..., 0] = np.maximum(overlay[..., 0], 0.8 * mask)
+    row = np.hstack([before, np.ones((before.shape[0], 4, 3), np.float32), after,
+                     np.ones((before.shape[0], 4, 3), np.float32), overlay])
+    return cv2.resize(row, (width, round(row.shape[0] * width / row.shape[1])), interpolation=cv2.INTER_AREA)
+
+
+def real_row(scene: Path, method: str, engine, max_side: int, width: int) -> np.ndarray:
+    """A real bracket fused (auto alignment) without and with deghosting."""
+    frames = [read_image(p) for p in sorted(scene.iterdir()) if p.suffix.lower() in (".jpg", ".png")]
+    opts = FuseOptions(method=method, preview_max_side=max_side)
+    before = fuse_sources(frames, opts, engine).image
+    after = fuse_sources(frames, replace(opts, deghost=True), engine)
+    return figure_row(before, after.image, after.ghost_mask, width)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("datasets", nargs="+", type=Path, help="folders holding seq/NAME/ brackets")
@@ -124,6 +145,8 @@ def main() -> int:
     parser.add_argument("--patch", type=float, default=0.2, help="object side as a share of the short side")
     parser.add_argument("--tolerance", type=float, default=0.05, help="difference that counts as a ghost pixel")
     parser.add_argument("--limit", type=int, default=0, help="scenes per folder (0: all)")
+    parser.add_argument("--figure", type=Path, help="write a before/after/mask figure here (JPEG)")
+    parser.add_argument("--real-scene", type=Path, help="a real hand-held bracket for the figure's second row")
     args = parser.parse_args()
     scenes = []
     for d in args.datasets:
@@ -134,6 +157,7 @@ def main() -> int:
           "after | object PSNR | PSNR outside, no deghost | deghost | mask share | outside objects | deghost s |")
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     totals: dict[str, list[tuple[float, ...]]] = {}
+    figure_rows: list[np.ndarray] = []
     for k, scene in enumerate(scenes):
         donor_scene = scenes[(k + 1) % len(scenes)]
         donor = sorted(p for p in donor_scene.iterdir() if p.suffix.lower() in (".jpg", ".png"))[0]
@@ -162,6 +186,8 @@ def main() -> int:
             wrong_after = np.abs(after - ideal).max(axis=-1) > args.tolerance
             ghost_before, ghost_after = int((wrong_before & other_boxes).sum()), int((wrong_after & other_boxes).sum())
             mask = after_result.ghost_mask
+            if args.figure is not None and not figure_rows:
+                figure_rows.append(figure_row(before, after, mask, 1200))
             row = (ghost_before / object_px, ghost_after / object_px, float((wrong_before & rest).sum()),
                    float((wrong_after & rest).sum()), psnr(after, ideal, ref_box),
                    psnr(before, static, margin), psnr(after, static, margin), float(mask.mean()),
@@ -175,6 +201,12 @@ def main() -> int:
         m = np.array(rows).mean(axis=0)
         print(f"| mean ({len(rows)} scenes) | | {method} | | | {m[0]:.2f} | {m[1]:.2f} | {m[2]:.0f} | {m[3]:.0f} | "
               f"{m[4]:.1f} | {m[5]:.1f} | {m[6]:.1f} | {100 * m[7]:.1f}% | {100 * m[8]:.1f}% | |")
+    if args.figure is not None:
+        if args.real_scene is not None:
+            figure_rows.append(real_row(args.real_scene, args.methods[0], engine, 1024, 1200))
+        sheet = np.vstack([r for row in figure_rows for r in (row, np.ones((4, 1200, 3), np.float32))][:-1])
+        cv2.imwrite(str(args.figure), np.clip(np.rint(sheet[..., ::-1] * 255), 0, 255).astype(np.uint8),
+                    [cv2.IMWRITE_JPEG_QUALITY, 85])
     return 0
 
 
