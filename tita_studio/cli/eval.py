@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 
 from tita_studio.baselines import DESCRIPTIONS
-from tita_studio.cli.options import PRECISION_HELP, precision_arg
+from tita_studio.cli.options import PRECISION_HELP, add_cluster_arguments, cluster_config, precision_arg
+from tita_studio.cluster.run import eval_executor
 from tita_studio.engine.device import DEVICES
 from tita_studio.engine.runner import EngineConfig
 from tita_studio.evaluation.report import write_report
-from tita_studio.evaluation.run import METHOD_CHOICES, EvaluationConfig, evaluate
+from tita_studio.evaluation.run import METHOD_CHOICES, EvaluationConfig, TaskExecutor, evaluate
 from tita_studio.metrics.conventions import CONVENTIONS
 from tita_studio.metrics.registry import METRICS
 from tita_studio.pipeline.fuse import TITA_METHOD
@@ -51,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--precision", default="float32", type=precision_arg, metavar="PRECISION",
                         help=f"precision of the tita method: {PRECISION_HELP}; default float32")
     parser.add_argument("--device", default="auto", choices=DEVICES, help="device of the tita method")
+    add_cluster_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -99,10 +101,16 @@ def command_line(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
+def _executor(args: argparse.Namespace) -> TaskExecutor | None:
+    cluster = cluster_config(args)
+    return None if cluster is None else eval_executor(cluster)
+
+
 def run(args: argparse.Namespace) -> int:
     report = evaluate(args.datasets, args.methods, args.out, metrics=args.metrics, convention=args.convention,
                       limit=args.limit, model=args.model, progress=_Progress(), holdout=args.holdout,
-                      config=EvaluationConfig(engine=EngineConfig(device=args.device, precision=args.precision)))
+                      config=EvaluationConfig(engine=EngineConfig(device=args.device, precision=args.precision)),
+                      executor=_executor(args))
     written = write_report(report, args.out, command=command_line(args), machine=machine())
     print(f"{len(report.rows)} result(s): {report.computed} computed, {report.reused} reused from the cache")
     for method, reason in report.skipped.items():

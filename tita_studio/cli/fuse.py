@@ -7,16 +7,18 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from tita_studio.cli.options import PRECISION_HELP, precision_arg, quality_arg
+from tita_studio.cli.options import PRECISION_HELP, add_cluster_arguments, cluster_config, precision_arg, quality_arg
 from tita_studio.cli.progress import ProgressLine
+from tita_studio.cluster.run import fuse_pairs_on_cluster
 from tita_studio.engine.device import DEVICES
 from tita_studio.engine.load import load_engine
 from tita_studio.engine.runner import EngineConfig, FusionEngine
 from tita_studio.engine.tiling import TileConfig
-from tita_studio.errors import InputError, TitaError
+from tita_studio.errors import InputError
 from tita_studio.pipeline.align import METHODS as ALIGN_METHODS
-from tita_studio.pipeline.formats import READ_SUFFIXES, TIFF_COMPRESSIONS
-from tita_studio.pipeline.fuse import STRATEGIES, FuseOptions, FusionResult, fuse_files
+from tita_studio.pipeline.batch import FAILED, BatchSettings, fuse_pair, plan_pairs, summary_lines
+from tita_studio.pipeline.formats import TIFF_COMPRESSIONS
+from tita_studio.pipeline.fuse import STRATEGIES, TITA_METHOD, FuseOptions, FusionResult, fuse_files
 from tita_studio.pipeline.kinds import KIND_CHOICES
 from tita_studio.pipeline.maps_export import write_maps
 from tita_studio.pipeline.writing import WriteOptions, write_image
@@ -68,14 +70,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing output (never a source)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: when stderr is a terminal)")
+    add_cluster_arguments(p)
     p.set_defaults(run=run)
 
 
+def _engine_config(args: argparse.Namespace) -> EngineConfig:
+    return EngineConfig(device=args.device, precision=args.precision, tiles=TileConfig(tile=args.tile))
+
+
 def _engine(args: argparse.Namespace) -> FusionEngine | None:
-    if args.method != "tita":
+    if args.method != TITA_METHOD:
         return None
-    config = EngineConfig(device=args.device, precision=args.precision, tiles=TileConfig(tile=args.tile))
-    engine = load_engine(args.model, config)
+    engine = load_engine(args.model, _engine_config(args))
     log.info("model: %s on %s (%s)", engine.description, engine.device, args.precision)
     return engine
 
@@ -121,27 +127,14 @@ def _reference(args: argparse.Namespace) -> int | None:
                      f"{len(args.sources)}")
 
 
-def _pairs(dir_a: Path, dir_b: Path) -> list[tuple[Path, Path]]:
-    for d in (dir_a, dir_b):
-        if not d.is_dir():
-            raise InputError(f"{d}: not a folder")
-    files_b = {p.stem: p for p in dir_b.iterdir() if p.suffix.lower() in READ_SUFFIXES}
-    pairs = [(p, files_b[p.stem]) for p in sorted(dir_a.iterdir())
-             if p.suffix.lower() in READ_SUFFIXES and p.stem in files_b]
-    if not pairs:
-        raise InputError(f"no files with the same name in {dir_a} and {dir_b}")
-    return pairs
-
-
 def run(args: argparse.Namespace) -> int:
     options = FuseOptions(method=args.method, kind=args.kind, align=args.align, resize=args.resize,
-                          want_maps=args.maps is not None and args.method == "tita", strategy=args.strategy,
+                          want_maps=args.maps is not None and args.method == TITA_METHOD, strategy=args.strategy,
                           quality=args.quality)
     write = WriteOptions(bit_depth=args.bit_depth, jpeg_quality=args.jpeg_quality, force=args.force,
                          tiff_compression=args.tiff_compression)
     options = replace(options, deghost=args.deghost, reference=_reference(args))
-    if args.tile % 8 or args.tile < 64:
-        raise InputError("--tile must be a multiple of 8 and at least 64")
+    _engine_config(args)  # refuses a bad --tile before any work
     if not args.pairs:
         if len(args.sources) < 2:
             raise InputError("fuse needs at least two sources (or --pairs DIR_A DIR_B)")
@@ -149,23 +142,23 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.sources:
         raise InputError("give either source files or --pairs, not both")
-    out_dir = Path(args.output)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    pairs = _pairs(Path(args.pairs[0]), Path(args.pairs[1]))
-    engine = _engine(args)
-    failed: list[str] = []
-    skipped = 0
-    for i, (a, b) in enumerate(pairs, 1):
-        out = out_dir / (a.stem + args.ext)
-        if out.exists() and not args.force:
-            skipped += 1
-            continue
-        try:
-            _fuse_one([a, b], out, args, engine, options, write, f"[{i}/{len(pairs)}] {a.stem}")
-        except TitaError as exc:
-            failed.append(f"{a.name}: {exc}")
-    done = len(pairs) - skipped - len(failed)
-    print(f"{done} fused, {skipped} already done (skipped), {len(failed)} failed")
-    for line in failed:
-        print(f"  failed: {line}")
-    return 1 if failed else 0
+    tasks = plan_pairs(Path(args.pairs[0]), Path(args.pairs[1]), Path(args.output), args.ext)
+    settings = BatchSettings(options, write, args.maps)
+    cluster = cluster_config(args)
+    if cluster is not None:
+        outcomes = fuse_pairs_on_cluster(tasks, settings, args.model, _engine_config(args), cluster)
+    else:
+        engine = _engine(args)
+        outcomes = []
+        for task in tasks:
+            bar = ProgressLine(f"[{task.index + 1}/{len(tasks)}] {task.output.stem}", args.progress)
+            try:
+                outcome = fuse_pair(task, settings, engine, progress=bar)
+            finally:
+                bar.close()
+            if outcome.result is not None:
+                _report(outcome.result, task.output)
+            outcomes.append(outcome)
+    for line in summary_lines(outcomes):
+        print(line)
+    return 1 if any(o.status == FAILED for o in outcomes) else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from tita_studio.cluster.ray_pool import LOCAL, ClusterConfig
 from tita_studio.engine.device import canonical_precision
 from tita_studio.engine.quality import check_quality
 from tita_studio.errors import InputError
@@ -28,3 +29,24 @@ def quality_arg(text: str) -> str:
         return check_quality(text)
     except InputError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """--cluster, --cluster-cpus and --worker-cpus, the same for every command that can spread its work."""
+    parser.add_argument("--cluster", metavar="local|ADDRESS",
+                        help="spread the work over Ray workers: 'local' starts Ray on this machine, an address "
+                             "joins a running cluster (needs pip install -e '.[cluster]'; docs/cluster.md)")
+    parser.add_argument("--cluster-cpus", type=int, metavar="N", help="with --cluster local: cores Ray may use")
+    parser.add_argument("--worker-cpus", type=int, default=1, metavar="N",
+                        help="with --cluster: cores (torch threads) per CPU worker (default 1)")
+
+
+def cluster_config(args: argparse.Namespace) -> ClusterConfig | None:
+    """The cluster the arguments name, or None without --cluster."""
+    if not args.cluster:
+        if args.cluster_cpus is not None:
+            raise InputError("--cluster-cpus applies only with --cluster local")
+        return None
+    if args.cluster_cpus is not None and args.cluster != LOCAL:
+        raise InputError("--cluster-cpus applies only with --cluster local (a running cluster has its own)")
+    return ClusterConfig(args.cluster, args.cluster_cpus, args.worker_cpus)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from tita_studio.errors import Cancelled
+from tita_studio.errors import Cancelled, InputError
 from tita_studio.model.maps import FusionMaps
 
 ProgressFn = Callable[[float], None]
@@ -36,9 +36,9 @@ class TileConfig:
 
     def __post_init__(self) -> None:
         if self.tile % 8 or self.tile < 64:
-            raise ValueError(f"tile must be a multiple of 8 and at least 64; got {self.tile}")
+            raise InputError(f"the tile side must be a multiple of 8 and at least 64; got {self.tile}")
         if self.overlap % 8 or self.overlap < 32 or self.overlap >= self.tile // 2:
-            raise ValueError(f"overlap must be a multiple of 8, >= 32 and < tile / 2; got {self.overlap}")
+            raise InputError(f"the tile overlap must be a multiple of 8, >= 32 and < tile / 2; got {self.overlap}")
 
 
 def tile_starts(length: int, tile: int, overlap: int, align: int = 8) -> list[int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -121,15 +121,69 @@ class _Tita:
             notes.append(f"tita used UNTRAINED weights ({path.name}): its numbers say nothing about TITA")
 
 
+@dataclass(frozen=True)
+class EvalTask:
+    """One method on one item, with what scoring it needs: the unit an executor runs."""
+
+    index: int
+    dataset: Dataset
+    item: EvalItem
+    method: str
+    requested: list[str] | None
+    convention: str
+
+
+@dataclass
+class TaskOutcome:
+    """What one task gave: its row (None when the item could not be fused), notes, and whether the
+    result came from the cache."""
+
+    index: int
+    row: Row | None
+    notes: list[str]
+    reused: bool
+
+
+class Evaluator:
+    """Runs tasks against one cache and one loaded network: in this process, or one per cluster worker."""
+
+    def __init__(self, out: str | Path, model: str | Path | None, config: EvaluationConfig, need_tita: bool) -> None:
+        self.out, self.model, self.need_tita = Path(out), Path(model) if model is not None else None, need_tita
+        self.config = config
+        self.cache = ResultCache(Path(out) / config.cache_dir)
+        self.notes: list[str] = []
+        self.tita = _Tita(self.model, self.notes, config.engine) if need_tita else None
+
+    def run(self, task: EvalTask) -> TaskOutcome:
+        notes: list[str] = []
+        row = _evaluate_one(task.dataset, task.item, task.method, task.requested, task.convention, self.config,
+                            self.cache, self.tita, notes)
+        return TaskOutcome(task.index, row, notes, row is not None and row.reused)
+
+
+TaskExecutor = Callable[[Evaluator, list[EvalTask], ProgressFn | None], Iterable[TaskOutcome]]
+
+
+def run_locally(evaluator: Evaluator, tasks: list[EvalTask], progress: ProgressFn | None) -> Iterator[TaskOutcome]:
+    """The tasks one after the other in this process."""
+    for done, task in enumerate(tasks):
+        if progress:
+            progress(done, len(tasks), f"{task.dataset.label} {task.item.name} {task.method}")
+        yield evaluator.run(task)
+
+
 def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: str | Path,
              metrics: str | Sequence[str] | None = None, convention: str = "standard", limit: int | None = None,
              model: str | Path | None = None, config: EvaluationConfig | None = None,
-             progress: ProgressFn | None = None, holdout: str | Path | None = None) -> EvalReport:
+             progress: ProgressFn | None = None, holdout: str | Path | None = None,
+             executor: TaskExecutor | None = None) -> EvalReport:
     """Fuse and score every item of every dataset with every method, reusing cached results.
 
     Results are cached under `out`/cache; an item a method cannot fuse (e.g. an alignment that is
     refused) is left out with a note rather than stopping the evaluation. `holdout`: a holdout TOML
     that restricts the items to its scenes (see `evaluation.holdout`); `limit` applies after it.
+    `executor` runs the tasks (default: here, in order; `cluster.ray_eval` spreads them over workers);
+    the report is the same either way, rows and notes in task order.
     """
     cfg = config or EvaluationConfig()
     check_convention(convention)
@@ -149,24 +203,24 @@ def evaluate(datasets: Sequence[str | Path], methods: str | Sequence[str], out: 
         for dataset in found:
             dataset.items = dataset.items[:limit]
     report = EvalReport(convention, found, names, notes=held_notes)
-    tita = _Tita(Path(model) if model is not None else None, report.notes, cfg.engine) if TITA_METHOD in names else None
-    if tita is not None and tita.skip_reason:
+    evaluator = Evaluator(out, model, cfg, TITA_METHOD in names)
+    report.notes += evaluator.notes
+    if evaluator.tita is not None and evaluator.tita.skip_reason:
         report.methods = [n for n in names if n != TITA_METHOD]
-        report.skipped[TITA_METHOD] = tita.skip_reason
-    cache = ResultCache(Path(out) / cfg.cache_dir)
-    total = sum(len(d.items) for d in found) * len(report.methods)
-    done = 0
-    for dataset in found:
-        for item in dataset.items:
-            for method in report.methods:
-                if progress:
-                    progress(done, total, f"{dataset.label} {item.name} {method}")
-                row = _evaluate_one(dataset, item, method, requested, convention, cfg, cache, tita, report)
-                if row is not None:
-                    report.rows.append(row)
-                done += 1
+        report.skipped[TITA_METHOD] = evaluator.tita.skip_reason
+    tasks = [EvalTask(i, dataset, item, method, requested, convention) for i, (dataset, item, method) in
+             enumerate((d, it, m) for d in found for it in d.items for m in report.methods)]
+    outcomes = sorted((executor or run_locally)(evaluator, tasks, progress), key=lambda o: o.index)
+    for outcome in outcomes:
+        if outcome.row is not None:
+            report.rows.append(outcome.row)
+            report.reused += outcome.reused
+            report.computed += not outcome.reused
+        for note in outcome.notes:
+            if note not in report.notes:
+                report.notes.append(note)
     if progress:
-        progress(done, total, "done")
+        progress(len(tasks), len(tasks), "done")
     return report
 
 
@@ -177,7 +231,7 @@ def _options(dataset: Dataset, item: EvalItem, method: str, cfg: EvaluationConfi
 
 
 def _evaluate_one(dataset: Dataset, item: EvalItem, method: str, requested: list[str] | None, convention: str,
-                  cfg: EvaluationConfig, cache: ResultCache, tita: _Tita | None, report: EvalReport) -> Row | None:
+                  cfg: EvaluationConfig, cache: ResultCache, tita: _Tita | None, notes: list[str]) -> Row | None:
     options = _options(dataset, item, method, cfg)
     parameters = {"method": PARAMETERS.get(method, {}), "fuse": asdict(options)}
     if method == TITA_METHOD:
@@ -205,15 +259,9 @@ def _evaluate_one(dataset: Dataset, item: EvalItem, method: str, requested: list
     except Cancelled:
         raise
     except TitaError as exc:
-        report.notes.append(f"{dataset.label} {item.name} {method}: not evaluated ({exc})")
+        notes.append(f"{dataset.label} {item.name} {method}: not evaluated ({exc})")
         return None
-    if reused:
-        report.reused += 1
-    else:
-        report.computed += 1
-    for note in entry.notes:
-        if note not in report.notes:
-            report.notes.append(note)
+    notes += entry.notes
     return Row(dataset.label, dataset.task, item.name, len(item.sources), method, entry.seconds, reused,
                {n: scores[n] for n in wanted})
 

@@ -1,0 +1,1 @@
+"""Batch fusion and evaluation spread over Ray workers (the optional `cluster` extra)."""
