@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 
+from tita_studio.atomic import atomic_save
 from tita_studio.errors import InputError, TitaError
 from tita_studio.pipeline.align import AlignConfig, align_images
 from tita_studio.pipeline.colour import split
@@ -158,10 +158,8 @@ def register(frames: list[np.ndarray], bracket: bool, scene_id: str = "", cache:
         out = None
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
         arrays = {"refused": np.zeros(0)} if out is None else {f"f{i}": f for i, f in enumerate(out)}
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)  # atomic: two arms may register the same scene at once
+        atomic_save(path, lambda handle: np.savez(handle, **arrays))  # two arms may register a scene at once
     return out
 
 

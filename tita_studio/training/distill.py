@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tita_studio.atomic import atomic_save
 from tita_studio.baselines import BASELINES
 from tita_studio.training.config import TASKS, DistillConfig
 
@@ -72,9 +73,7 @@ class TeacherCache:
             fused = BASELINES[method](lumas)
             out = np.round(np.clip(fused, 0.0, 1.0) * _SCALE).astype(np.uint16)
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{np.random.default_rng().integers(1 << 30)}.tmp.npy")
-            np.save(tmp, out)
-            tmp.replace(path)  # atomic: two arms may share the folder
+            atomic_save(path, lambda handle: np.save(handle, out))  # two arms may share the folder
         self.memory[key] = out
         return out
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tita_studio.pipeline.map_render import write_png
+
 _COLOURS = {"IVF": (200, 90, 30), "MEF": (30, 140, 230), "MFF": (60, 170, 60)}  # BGR
 _W, _H, _PAD = 900, 300, 60
 
@@ -85,7 +87,4 @@ def plot_curves(train_csv: Path, eval_csv: Path, out: Path, tasks: list[str]) ->
     top = _panel(f"task loss (moving average of {window}; dots: held-out, EMA weights)", x, losses, dots, True)
     bottom = _panel("FAMO task weights z = softmax(xi)", x, weights, {}, False)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    cv2.imwrite(str(tmp), np.vstack([top, bottom]))
-    tmp.replace(out)
-    return out
+    return write_png(out, cv2.cvtColor(np.vstack([top, bottom]), cv2.COLOR_BGR2RGB))

@@ -13,11 +13,9 @@ import csv
 import json
 import logging
 import math
-import os
 import platform
 import random
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tita_studio.atomic import atomic_save
 from tita_studio.engine.device import autocast, resolve_device
 from tita_studio.errors import InputError
 from tita_studio.model.tita import TITA
@@ -142,20 +141,6 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
     return out
-
-
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    """Temp file in the same folder + fsync + rename: a kill mid-write leaves the previous checkpoint."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _truncate_log(path: Path, last_step: int) -> None:
@@ -325,7 +310,7 @@ class Trainer:
             "rng": _rng_state(self.device),
             "data": self.data.sampler.digest(),
         }
-        _atomic_torch_save(state, self.checkpoint_path)
+        atomic_save(self.checkpoint_path, lambda handle: torch.save(state, handle))  # a kill keeps the last one
         return self.checkpoint_path
 
     def load_checkpoint(self, path: Path) -> None:
