@@ -103,10 +103,11 @@ def main() -> int:
         list(echo.map_unordered(range(20)))
         start = time.perf_counter()
         list(echo.map_unordered(range(400)))
-        per_call = (time.perf_counter() - start) / 400 * len(echo.actors)
+        workers = len(echo.actors)
+        per_call = (time.perf_counter() - start) / 400 * workers
         echo.close()
-        print(f"Ray start-up {init:.1f} s; per call {1000 * per_call:.1f} ms (400 empty calls on "
-              f"{len(echo.actors)} workers)")
+        print(f"Ray start-up {init:.1f} s; per call {1000 * per_call:.1f} ms of a worker's time (400 empty calls "
+              f"on {workers} workers)")
         print("| method | one process | Ray, 1 worker | Ray, 2 workers | workers' start-up (1 / 2) |")
         print("|---|---:|---:|---:|---:|")
         for method in args.methods.split(","):
