@@ -285,3 +285,39 @@ def test_a_registered_llvip_pair_is_fused_in_place_and_the_window_says_why(make_
         window.settings_panel.kind.setCurrentText("bracket")  # the user's word wins
     assert window.model.result.classification.overridden
     assert "exposure bracket (set by the user)" in window.settings_panel.input.text()
+
+
+@pytest.fixture(scope="module")
+def exif_bracket(tmp_path_factory, datasets) -> list[Path]:
+    """Three frames of a real hand-held JPEG bracket (lukachuuu_hdr), cut to 160 x 120, EXIF kept."""
+    from tita_studio.pipeline.reading import read_image
+    from tita_studio.pipeline.writing import WriteOptions, write_image
+
+    folder = tmp_path_factory.mktemp("bracket")
+    out = []
+    for path in sorted((datasets / "mef/lukachuuu_hdr/seq/dataset2").glob("*.jpg"))[3:6]:
+        source = read_image(path)
+        h, w = source.shape
+        crop = source.pixels[h // 3 : h // 3 + 120, w // 3 : w // 3 + 160]
+        out.append(write_image(folder / path.name, crop, WriteOptions(bit_depth=8), meta=source.meta))
+    return out
+
+
+def test_a_bracket_shows_ev_takes_another_reference_and_shows_its_ghost_mask(make_window, qtbot, exif_bracket):
+    window = fused_window(make_window, qtbot, exif_bracket, method="average", deghost="on")
+    labels = [window.thumbs.item(i).text() for i in range(window.thumbs.count())]
+    assert [label.split("\n")[1] for label in labels] == ["+1.0 EV", "+0.0 EV (ref)", "-1.0 EV"]  # brightest first
+    result = window.model.result
+    assert result.ghost_mask is not None and result.ghost_mask.shape == result.image.shape[:2]
+    window.set_overlay("ghost")
+    overlay = window.presenter.overlay()
+    assert overlay is not None and "Ghost mask" in overlay.map.title
+    assert window.grid.result_pane.overlay_item.isVisible()
+    with qtbot.waitSignal(window.presenter.result_ready, timeout=RESULT_TIMEOUT):
+        window.settings_panel.reference.setCurrentIndex(1)  # the first source: the brightest frame
+    assert window.model.result.sources[window.model.result.reference].meta.path.name == exif_bracket[2].name
+    assert window.thumbs.item(0).text().endswith("+0.0 EV (ref)")
+    with qtbot.waitSignal(window.presenter.result_ready, timeout=RESULT_TIMEOUT):
+        window.settings_panel.deghost.setCurrentText("off")
+    assert window.model.result.ghost_mask is None and window.presenter.overlay() is None
+    assert "ghost mask comes with deghosting" in window.presenter.overlay_unavailable_text()

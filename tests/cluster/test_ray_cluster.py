@@ -4,6 +4,7 @@ reported while the others finish."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,13 +26,22 @@ from tita_studio.pipeline.fuse import FuseOptions
 
 ray = pytest.importorskip("ray")
 CLUSTER = ClusterConfig("local", cpus=2, worker_cpus=1)
+MONITOR = "RAY_memory_monitor_refresh_ms"  # Ray reads this name as it is spelled
 
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
+    # Ray kills workers when the whole machine is above 95% memory; a test machine shared with other work
+    # (a training run) can be, through no fault of the test: its memory monitor is off for these tests
+    saved = os.environ.get(MONITOR)
+    os.environ[MONITOR] = "0"
     connect(CLUSTER)
     yield
     ray.shutdown()
+    if saved is None:
+        os.environ.pop(MONITOR, None)
+    else:
+        os.environ[MONITOR] = saved
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,8 @@ class FusionSettings:
     device: str = "auto"
     precision: str = "float32"
     preview_side: int = 192  # longest side of the previews (one 256 px tile); 0 turns the previews off
+    deghost: str = "auto"  # auto (on for a hand-held bracket) | on | off; see pipeline.deghost
+    quality: str = "auto"  # the network's path: auto (fast above a size) | fast | full; see engine.quality
 
     @property
     def model_path(self) -> Path | None:

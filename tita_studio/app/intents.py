@@ -15,9 +15,10 @@ class ViewIntents(QObject):
 
     open_requested = Signal(object, bool)  # paths (files or folders), add to the current set
     remove_requested = Signal(int)  # source index
+    reference_requested = Signal(int)  # source index of the reference frame, -1: automatic
     settings_requested = Signal(dict)  # FusionSettings fields to change
     cancel_requested = Signal()
-    overlay_named = Signal(str)  # an overlay by name (map_render.MAP_NAMES or "none")
+    overlay_named = Signal(str)  # an overlay by name (map_render.OVERLAY_NAMES or "none")
     overlay_requested = Signal(dict)  # OverlaySpec fields to change
     compare_requested = Signal(dict)  # StudioModel.set_compare keywords
     inspect_requested = Signal(float, float)  # scene point whose result pixel to inspect

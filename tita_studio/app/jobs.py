@@ -29,6 +29,8 @@ from tita_studio.pipeline.source import SourceImage
 
 log = logging.getLogger(__name__)
 
+DEGHOST_CHOICES: dict[str, bool | None] = {"auto": None, "on": True, "off": False}
+
 NO_SHIPPED_WEIGHTS = ("The shipped TITA weights (models/tita-studio.safetensors) are missing from this "
                       "installation: reinstall, choose a model file above (Model, Browse...) or a classical method.")
 
@@ -112,6 +114,7 @@ class FusionJob:
     job_id: int
     sources: tuple[SourceImage, ...]
     settings: FusionSettings
+    reference: int | None = None  # the user's reference frame (index into sources), None: the kind's
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,8 @@ def run_fusion_job(job: FusionJob, engine: FusionEngine | None,
         method = fallback_method()
         notes.append(f"no TITA weights loaded: fused with the {method} baseline")
     options = FuseOptions(method=method, kind=job.settings.kind, align=job.settings.align,
-                          want_maps=method == TITA_METHOD)
+                          want_maps=method == TITA_METHOD, deghost=DEGHOST_CHOICES[job.settings.deghost],
+                          reference=job.reference, quality=job.settings.quality)
     for stage, stage_options in job_stages(method, options, job.settings.preview_side,
                                            max(max(s.shape) for s in job.sources)):
         progress = None if stage == BASELINE else progress_for(stage)  # the baseline preview is instant

@@ -32,16 +32,19 @@ from PySide6.QtWidgets import (
 
 from tita_studio.app.config import FusionSettings, InspectConfig, OverlaySpec
 from tita_studio.app.images import to_pixmap
+from tita_studio.app.jobs import DEGHOST_CHOICES
 from tita_studio.app.overlays import OverlayImage
 from tita_studio.app.state import LoadedSource
 from tita_studio.engine.device import DEVICES, PRECISIONS
+from tita_studio.engine.quality import QUALITIES
 from tita_studio.model.tita import AttentionProbe
 from tita_studio.pipeline.align import METHODS as ALIGN_METHODS
 from tita_studio.pipeline.kinds import KIND_CHOICES
-from tita_studio.pipeline.map_render import BRANCH_COLOURS, BRANCH_LABELS, COLORMAPS, MAP_NAMES, colormap_lut
+from tita_studio.pipeline.map_render import BRANCH_COLOURS, BRANCH_LABELS, COLORMAPS, OVERLAY_NAMES, colormap_lut
 
 OVERLAY_TITLES = {"none": "no overlay", "oaf": "dominant OAF branch", "oaf-share": "OAF branch share",
-                  "ipa": "IPA cross-attention share", "relation": "IPA relation score"}
+                  "ipa": "IPA cross-attention share", "relation": "IPA relation score",
+                  "ghost": "ghost mask (deghosting)"}
 
 
 class ThumbnailStrip(QListWidget):
@@ -61,14 +64,14 @@ class ThumbnailStrip(QListWidget):
         self.setToolTip("Sources in fusion order. × (or Delete on the selected one) removes a source.")
         self.remove_buttons: list[QToolButton] = []
 
-    def show_sources(self, sources: list[LoadedSource]) -> None:
+    def show_sources(self, sources: list[LoadedSource], labels: list[str]) -> None:
         self.clear()
         for button in self.remove_buttons:
             button.deleteLater()
         self.remove_buttons = []
         for row, s in enumerate(sources):
             small = s.display[:: max(1, s.display.shape[0] // 72), :: max(1, s.display.shape[1] // 96)]
-            item = QListWidgetItem(QIcon(to_pixmap(np.ascontiguousarray(small))), s.name)
+            item = QListWidgetItem(QIcon(to_pixmap(np.ascontiguousarray(small))), labels[row])
             item.setToolTip(s.source.describe())
             self.addItem(item)
             self.remove_buttons.append(self._remove_button(row, s.name))
@@ -149,7 +152,7 @@ class OverlayPanel(QWidget):
     def __init__(self, blocks: int = 8, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.kind = QComboBox()
-        for name in ("none", *MAP_NAMES):
+        for name in ("none", *OVERLAY_NAMES):
             self.kind.addItem(OVERLAY_TITLES[name], name)
         self.term = QComboBox()
         self.term.addItems(list(BRANCH_LABELS))
@@ -215,7 +218,7 @@ class OverlayPanel(QWidget):
         self.block.setEnabled(spec.kind in ("ipa", "relation"))
         self.stream.setEnabled(spec.kind in ("ipa", "relation"))
         self.colormap.setEnabled(spec.kind not in ("oaf", "none"))
-        self.clip.setEnabled(spec.kind not in ("oaf", "none"))
+        self.clip.setEnabled(spec.kind not in ("oaf", "none", "ghost"))
         self.bar.show_overlay(overlay, spec.colormap)
         if overlay is not None:
             self.title.setText(overlay.map.title)
@@ -301,9 +304,11 @@ class InspectorPanel(QWidget):
 
 
 class SettingsPanel(QWidget):
-    """Method, alignment, model, device, precision and preview size; remembered between runs."""
+    """Method, input kind, reference frame, alignment, ghosts, quality, model, device, precision and preview
+    size; remembered between runs (all but the reference frame, which belongs to the sources)."""
 
     changed = Signal(dict)
+    reference_changed = Signal(int)  # source index, -1: automatic
 
     def __init__(self, methods: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -312,8 +317,18 @@ class SettingsPanel(QWidget):
         self.kind = QComboBox()
         self.kind.addItems(list(KIND_CHOICES))
         self.kind.setToolTip("What the sources are; auto decides from the pixels")
+        self.reference = QComboBox()
+        self.reference.setToolTip("The frame the result keeps its geometry and metadata from; deghosting "
+                                  "takes moving things from it")
         self.align = QComboBox()
         self.align.addItems(list(ALIGN_METHODS))
+        self.deghost = QComboBox()
+        self.deghost.addItems(list(DEGHOST_CHOICES))
+        self.deghost.setToolTip("Remove what moved between the frames of a bracket (auto: for hand-held ones)")
+        self.quality = QComboBox()
+        self.quality.addItems(list(QUALITIES))
+        self.quality.setToolTip("fast: the network at about 1 MP, carried to full size; full: exact, slower; "
+                                "auto: fast for large images")
         self.model = QLineEdit()
         self.model.setPlaceholderText("shipped weights")
         browse = QPushButton("Browse...")
@@ -336,7 +351,10 @@ class SettingsPanel(QWidget):
         form.addRow("Method", self.method)
         form.addRow("Input kind", self.kind)
         form.addRow(self.input)
+        form.addRow("Reference frame", self.reference)
         form.addRow("Alignment", self.align)
+        form.addRow("Ghosts", self.deghost)
+        form.addRow("Quality", self.quality)
         form.addRow("Model", row)
         form.addRow("Device", self.device)
         form.addRow("Precision", self.precision)
@@ -345,11 +363,22 @@ class SettingsPanel(QWidget):
         self.method.currentTextChanged.connect(lambda s: self.changed.emit({"method": s}))
         self.kind.currentTextChanged.connect(lambda s: self.changed.emit({"kind": s}))
         self.align.currentTextChanged.connect(lambda s: self.changed.emit({"align": s}))
+        self.deghost.currentTextChanged.connect(lambda s: self.changed.emit({"deghost": s}))
+        self.quality.currentTextChanged.connect(lambda s: self.changed.emit({"quality": s}))
+        self.reference.currentIndexChanged.connect(lambda i: self.reference_changed.emit(i - 1))
         self.model.editingFinished.connect(lambda: self.changed.emit({"model": self.model.text().strip()}))
         self.device.currentTextChanged.connect(lambda s: self.changed.emit({"device": s}))
         self.precision.currentTextChanged.connect(lambda s: self.changed.emit({"precision": s}))
         self.preview.valueChanged.connect(lambda v: self.changed.emit({"preview_side": v}))
         browse.clicked.connect(self._browse)
+
+    def show_references(self, names: list[str], chosen: int | None) -> None:
+        """The sources to choose the reference frame from ("auto" first)."""
+        self.reference.blockSignals(True)
+        self.reference.clear()
+        self.reference.addItems(["auto", *names])
+        self.reference.setCurrentIndex(0 if chosen is None else chosen + 1)
+        self.reference.blockSignals(False)
 
     def show_input(self, text: str) -> None:
         """What the current sources were taken for, and what alignment declined to do."""
@@ -363,7 +392,7 @@ class SettingsPanel(QWidget):
 
     def show_settings(self, s: FusionSettings, engine_text: str) -> None:
         for w, v in ((self.method, s.method), (self.kind, s.kind), (self.align, s.align), (self.device, s.device),
-                     (self.precision, s.precision)):
+                     (self.precision, s.precision), (self.deghost, s.deghost), (self.quality, s.quality)):
             w.blockSignals(True)
             w.setCurrentText(v)
             w.blockSignals(False)

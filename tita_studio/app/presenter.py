@@ -21,15 +21,18 @@ from tita_studio.app.export import export_image, export_overlays, export_report,
 from tita_studio.app.geometry import SceneMap
 from tita_studio.app.intents import ViewIntents
 from tita_studio.app.jobs import TaskError, baseline_results, fallback_method, read_sources, score_methods
-from tita_studio.app.overlays import OverlayImage, compute_overlay, spec_for_name
+from tita_studio.app.overlays import OverlayImage, overlay_for, spec_for_name
 from tita_studio.app.readout import sample_text
 from tita_studio.app.records import EngineStatus, Outcome
 from tita_studio.app.settings_store import SettingsStore
 from tita_studio.app.state import StudioModel
 from tita_studio.app.worker import FusionController
+from tita_studio.pipeline.exposure import relative_evs
 from tita_studio.pipeline.formats import READ_SUFFIXES
 from tita_studio.pipeline.fuse import TITA_METHOD, FusionResult
 from tita_studio.pipeline.kinds import SourceKind
+from tita_studio.pipeline.map_render import GHOST_MAP
+from tita_studio.pipeline.sources import middle_exposure
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,7 @@ class StudioPresenter(QObject):
         i = view.intents
         i.open_requested.connect(self.open_paths)
         i.remove_requested.connect(self.remove_source)
+        i.reference_requested.connect(self.set_reference)
         i.settings_requested.connect(lambda changes: self.set_settings(**changes))
         i.cancel_requested.connect(self.cancel)
         i.overlay_named.connect(self.set_overlay_name)
@@ -140,6 +144,25 @@ class StudioPresenter(QObject):
         self.model.set_sources(self.model.sources + loaded if add else loaded)
         self.fuse()
 
+    def set_reference(self, index: int) -> None:
+        """Fuse again around another reference frame (-1: the one the kind of input implies)."""
+        chosen = index if 0 <= index < len(self.model.sources) else None
+        if chosen != self.model.reference:
+            self.model.set_reference(chosen)
+            self.fuse()
+
+    def thumbnail_labels(self) -> list[str]:
+        """Each source's caption: its name, and its exposure against the reference frame when the files
+        record one (RAW, or EXIF exposure time, aperture and ISO)."""
+        sources = [s.source for s in self.model.sources]
+        names = [s.meta.path.name for s in sources]
+        if len(sources) < 2 or relative_evs(sources, 0)[0] is None:
+            return names  # no recorded exposures: nothing to add (and nothing slow on the GUI thread)
+        reference = self.model.reference if self.model.reference is not None else middle_exposure(sources)
+        evs = relative_evs(sources, reference)
+        return [f"{name}\n{ev:+.1f} EV" + (" (ref)" if i == reference else "")
+                for i, (name, ev) in enumerate(zip(names, evs, strict=True))]
+
     def remove_source(self, index: int) -> None:
         self.model.set_sources([s for i, s in enumerate(self.model.sources) if i != index])
         self.fuse()
@@ -151,7 +174,7 @@ class StudioPresenter(QObject):
             self.controller.cancel()
             self.model.set_busy(False)
             return
-        self.controller.submit([s.source for s in self.model.sources], self.model.settings)
+        self.controller.submit([s.source for s in self.model.sources], self.model.settings, self.model.reference)
         self.model.set_busy(True, 0.0, "starting")
 
     def cancel(self) -> None:
@@ -227,6 +250,9 @@ class StudioPresenter(QObject):
         return input_text(outcome.result) if outcome is not None else ""
 
     def overlay_unavailable_text(self) -> str:
+        if self.model.overlay_spec.kind == GHOST_MAP:
+            return ("The ghost mask comes with deghosting an exposure bracket: Settings > Ghosts on (or auto, "
+                    "for a hand-held bracket).")
         why = ("load TITA weights (Settings > Model)." if not self.model.engine.loaded
                else "choose the tita method." if self.model.settings.method != TITA_METHOD else "fusing...")
         return "This overlay needs a TITA result: " + why
@@ -286,11 +312,11 @@ class StudioPresenter(QObject):
         """The current overlay (cached per result and spec), or None."""
         result = self.model.result
         spec = self.model.overlay_spec
-        if result is None or result.maps is None or spec.kind == "none":
+        if result is None or spec.kind == "none":
             return None
         if self._overlay_cache is None or self._overlay_cache[0] is not result or self._overlay_cache[1] != spec:
             untrained = not self.model.engine.trained
-            self._overlay_cache = (result, spec, compute_overlay(result.maps, spec, untrained))
+            self._overlay_cache = (result, spec, overlay_for(result, spec, untrained))
         return self._overlay_cache[2]
 
     # click-inspect

@@ -84,6 +84,7 @@ class StudioModel(QObject):
         self.swipe_x = 0.5  # divider position, fraction of the width
         self.flicker = False  # result pane shows the compare source instead of the result
         self.metrics: dict[str, dict[str, float]] = {}  # method -> metric -> value
+        self.reference: int | None = None  # the user's reference frame (index into sources), None: automatic
 
     @property
     def result(self) -> FusionResult | None:
@@ -91,6 +92,7 @@ class StudioModel(QObject):
 
     def set_sources(self, sources: list[LoadedSource]) -> None:
         self.sources = sources
+        self.reference = None
         self.outcome = None
         self.probe = self.probe_pixel = None
         self.metrics = {}
@@ -107,6 +109,11 @@ class StudioModel(QObject):
             self.metrics = {}
             self.metrics_changed.emit()
         self.result_changed.emit()
+
+    def set_reference(self, index: int | None) -> None:
+        """The frame the result keeps geometry and metadata from, and deghosting follows (None: automatic)."""
+        self.reference = index
+        self.sources_changed.emit()
 
     def set_settings(self, settings: FusionSettings) -> None:
         self.settings = settings

@@ -40,7 +40,7 @@ from tita_studio.app.settings_store import SettingsStore
 from tita_studio.app.state import StudioModel
 from tita_studio.pipeline.formats import READ_SUFFIXES
 from tita_studio.pipeline.fuse import TITA_METHOD
-from tita_studio.pipeline.map_render import MAP_NAMES
+from tita_studio.pipeline.map_render import OVERLAY_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class MainWindow(FileDropTarget, QMainWindow):
         overlay_menu = menu.addMenu("&Overlay")
         group = QActionGroup(self)
         self.overlay_actions = {}
-        for name in ("none", *MAP_NAMES):
+        for name in ("none", *OVERLAY_NAMES):
             act = QAction(f"{OVERLAY_TITLES[name]} ({name})", self, checkable=True)
             act.triggered.connect(lambda _=False, n=name: self.set_overlay(n))
             group.addAction(act)
@@ -209,6 +209,7 @@ class MainWindow(FileDropTarget, QMainWindow):
         self.thumbs.remove_requested.connect(i.remove_requested)
         self.cancel_button.clicked.connect(lambda: i.cancel_requested.emit())
         self.settings_panel.changed.connect(i.settings_requested)
+        self.settings_panel.reference_changed.connect(i.reference_requested)
         self.method_box.currentTextChanged.connect(lambda s: i.settings_requested.emit({"method": s}))
         self.overlay_panel.changed.connect(i.overlay_requested)
         self.inspector.changed.connect(i.inspect_settings_requested)
@@ -255,7 +256,8 @@ class MainWindow(FileDropTarget, QMainWindow):
     @Slot()
     def _refresh_sources(self) -> None:
         sources = self.model.sources
-        self.thumbs.show_sources(sources)
+        self.thumbs.show_sources(sources, self.presenter.thumbnail_labels())
+        self.settings_panel.show_references([s.name for s in sources], self.model.reference)
         self.hint.setVisible(len(sources) < 2)
         self.compare_box.blockSignals(True)
         self.compare_box.clear()

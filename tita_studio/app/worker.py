@@ -162,10 +162,10 @@ class FusionController(FusionSignals):
     def current_job(self) -> int:
         return self._counter.current
 
-    def submit(self, sources: Sequence[SourceImage], settings: FusionSettings) -> int:
+    def submit(self, sources: Sequence[SourceImage], settings: FusionSettings, reference: int | None = None) -> int:
         """Start a job; any running job cancels itself at its next tile."""
         job_id = self._counter.next()
-        self._submit.emit(FusionJob(job_id, tuple(sources), settings))
+        self._submit.emit(FusionJob(job_id, tuple(sources), settings, reference))
         return job_id
 
     def prepare(self, settings: FusionSettings) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tita_studio.errors import TitaError
 from tita_studio.paths import RESOURCES_DIR
-from tita_studio.pipeline.map_render import MAP_NAMES
+from tita_studio.pipeline.map_render import OVERLAY_NAMES
 
 DEMO_PAIR = (RESOURCES_DIR / "demo" / "irvis_visible.png", RESOURCES_DIR / "demo" / "irvis_infrared.png")
 
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("gui", help="open the TITA Studio window (the bundled demo pair without files)")
     parser.add_argument("files", nargs="*", help="images or folders to open")
     parser.add_argument("--screenshot", metavar="OUT.png", help="wait for the full result, save the window, exit")
-    parser.add_argument("--overlay", choices=("none", *MAP_NAMES), default="none", help="overlay to show")
+    parser.add_argument("--overlay", choices=("none", *OVERLAY_NAMES), default="none", help="overlay to show")
     parser.add_argument("--model", help="TITA weights file (default: the shipped weights)")
     parser.add_argument("--method", help="tita or a baseline name (default: the remembered choice)")
     parser.add_argument("--swipe", action="store_true", help="start in swipe view")

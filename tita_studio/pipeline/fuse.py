@@ -28,7 +28,7 @@ from tita_studio.errors import Cancelled, InputError
 from tita_studio.model.maps import FusionMaps
 from tita_studio.pipeline.align import AlignConfig, AlignmentResult, align_sources, resolve_method
 from tita_studio.pipeline.colour import fuse_chroma, recombine, split
-from tita_studio.pipeline.deghost import DeghostConfig, deghost_sources
+from tita_studio.pipeline.deghost import DeghostConfig, deghost_default, deghost_sources
 from tita_studio.pipeline.exposure import with_relative_ev
 from tita_studio.pipeline.kinds import AUTO, Classification, SourceKind, classify
 from tita_studio.pipeline.reading import read_image
@@ -55,7 +55,8 @@ class FuseOptions:
     preview_max_side: int | None = None  # fuse a downscaled copy (fast preview)
     quality: str = "auto"  # TITA path: full | fast | auto (by size: engine.quality.default_quality)
     align_config: AlignConfig = field(default_factory=AlignConfig)
-    deghost: bool = False  # replace what moved between frames by the reference's content (brackets; deghost.py)
+    deghost: bool | None = False  # replace what moved by the reference's content (brackets; deghost.py);
+    # None: on for a hand-held bracket (deghost.deghost_default), off otherwise
     deghost_config: DeghostConfig = field(default_factory=DeghostConfig)
     reference: int | None = None  # reference frame (index into the sources as given); None: the kind's choice
 
@@ -167,7 +168,7 @@ def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = N
     if cancel is not None and cancel():
         raise Cancelled("fusion cancelled")
     ghost_mask = None
-    if opts.deghost:
+    if opts.deghost or (opts.deghost is None and deghost_default(kind.kind, alignment, opts.deghost_config)):
         srcs, ghost_mask, deghost_notes = _deghosted(srcs, reference, kind, opts)
         notes += deghost_notes
     parts = [split(s) for s in srcs]

@@ -30,7 +30,7 @@ import numpy as np
 
 from tita_studio.errors import InputError
 from tita_studio.pipeline.source import SourceImage
-from tita_studio.pipeline.sources import exposure_order, luminance, name_order
+from tita_studio.pipeline.sources import exposure_order, luminance, middle_exposure, name_order
 
 
 class SourceKind(StrEnum):
@@ -249,8 +249,7 @@ def _roles(sources: Sequence[SourceImage], frames: Sequence[_Frame], kind: Sourc
     """Canonical order and reference: visible first and the reference for IR/visible; brightest first and
     the middle exposure for a bracket; file names and the middle frame otherwise."""
     if kind is SourceKind.BRACKET:
-        darkest_first = exposure_order(sources)
-        return tuple(darkest_first[::-1]), darkest_first[(len(darkest_first) - 1) // 2]
+        return tuple(exposure_order(sources)[::-1]), middle_exposure(sources)
     by_name = name_order(sources)
     if kind is SourceKind.IR_VISIBLE and len(sources) == 2:
         visible_first = sorted(by_name, key=lambda i: frames[i].grey is True)

@@ -21,6 +21,8 @@ from tita_studio.errors import InputError
 from tita_studio.model.maps import OAF_TERMS, STREAMS, FusionMaps
 
 MAP_NAMES = ("oaf", "oaf-share", "ipa", "relation")
+GHOST_MAP = "ghost"  # deghosting's mask (pipeline.deghost), drawn like the network's continuous maps
+OVERLAY_NAMES = (*MAP_NAMES, GHOST_MAP)
 COLORMAPS = {"viridis": cv2.COLORMAP_VIRIDIS, "magma": cv2.COLORMAP_MAGMA, "turbo": cv2.COLORMAP_TURBO,
              "grey": None}
 # One colour per OAF branch, in OAF_TERMS order: source A in warm hues, source B in cool ones.
@@ -97,13 +99,22 @@ def render_map(maps: FusionMaps, choice: MapChoice, colormap: str = "viridis", c
     """Colour a map: the branch palette for the dominant branch, else `colormap` over the values clipped
     at `clip_percent` from both ends."""
     values, title = map_values(maps, choice)
-    values = np.ascontiguousarray(values, dtype=np.float32)
     if untrained:
         title += " (UNTRAINED weights)"
     if choice.name == "oaf":
+        values = np.ascontiguousarray(values, dtype=np.float32)
         rgb = np.ascontiguousarray(BRANCH_COLOURS[values.astype(np.int64)])
         return RenderedMap(values, rgb, 0.0, float(len(OAF_TERMS) - 1), title, BRANCH_LABELS)
-    lo, hi = (np.percentile(values, [clip_percent, 100 - clip_percent]) if clip_percent > 0
+    return render_values(values, title, colormap, clip_percent)
+
+
+def render_values(values: np.ndarray, title: str, colormap: str = "viridis", clip_percent: float = 1.0,
+                  value_range: tuple[float, float] | None = None) -> RenderedMap:
+    """Colour any continuous map (a network map, the ghost mask) with `colormap` over `value_range`, or
+    over its values clipped at `clip_percent` from both ends."""
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    lo, hi = (value_range if value_range is not None
+              else np.percentile(values, [clip_percent, 100 - clip_percent]) if clip_percent > 0
               else (values.min(), values.max()))
     lo, hi = float(lo), float(hi)
     scaled = np.clip((values - lo) / max(hi - lo, 1e-12), 0.0, 1.0)

@@ -128,7 +128,8 @@ def _read_pillow_header_first(path: Path, cfg: ReadConfig) -> SourceImage:
     orientation = int(exif.get(md.ORIENTATION_TAG, 1) or 1)
     icc = im.info.get("icc_profile") or None
     meta = ImageMeta(path=path, format=im.format, width=im.width, height=im.height, channels=0, bit_depth=8,
-                     dtype="uint8", orientation=orientation, exif=md.clean_exif(exif), icc=icc)
+                     dtype="uint8", orientation=orientation, exif=md.clean_exif(exif), icc=icc,
+                     exposure=md.exposure_from_exif(exif))
     array = _decode_png(path, data, cfg.max_pixels) if im.format == "PNG" else _decode_pillow(path, im)
     return _to_source(array, meta, alpha_last=array.ndim == 3 and array.shape[2] in (2, 4))
 

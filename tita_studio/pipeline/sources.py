@@ -48,6 +48,12 @@ def exposure_order(sources: Sequence[SourceImage]) -> list[int]:
     return sorted(range(len(sources)), key=lambda i: keys[i])
 
 
+def middle_exposure(sources: Sequence[SourceImage]) -> int:
+    """A bracket's reference: the middle exposure (the darker of the two middle ones for an even count)."""
+    darkest_first = exposure_order(sources)
+    return darkest_first[(len(darkest_first) - 1) // 2]
+
+
 def name_order(sources: Sequence[SourceImage]) -> list[int]:
     """Indices by file name: the natural order of a focus stack, whatever order it was given in."""
     return sorted(range(len(sources)), key=lambda i: str(sources[i].meta.path))
