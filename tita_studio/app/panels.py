@@ -58,7 +58,7 @@ class ThumbnailStrip(QListWidget):
         self.setFlow(QListWidget.Flow.LeftToRight)
         self.setWrapping(False)
         self.setIconSize(QSize(96, 72))
-        self.setFixedHeight(96)
+        self.setFixedHeight(114)  # icon, name and a second caption line (EV)
         self.setMovement(QListWidget.Movement.Static)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setToolTip("Sources in fusion order. × (or Delete on the selected one) removes a source.")
