@@ -3,10 +3,13 @@ ViewIntents the window uses) and records what the presenter tells it."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+import tifffile
 
 from tita_studio.app.config import FusionSettings
 from tita_studio.app.geometry import SceneMap
@@ -128,3 +131,24 @@ def test_one_scene_mapping_both_ways():
     assert mapping.to_scene(10, 20) == (40.0, 20.0)
     assert mapping.to_pixel(*mapping.to_scene(10.5, 20.5)) == (10, 20)
     assert mapping.pixel_box(0, 0, 0, 0) == (0.0, 0.0, 2.0, 2.0)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("rawpy") is None, reason="the raw extra (rawpy) is not installed")
+def test_a_dng_bracket_fuses_in_the_window_and_exports_16_bit_with_its_metadata(qtbot, setup, tmp_path):
+    from tests.pipeline.test_raw import write_dng
+
+    presenter, view, model = setup
+    bracket = [write_dng(tmp_path / "b.dng", 1 / 240), write_dng(tmp_path / "c.dng", 1 / 60),
+               write_dng(tmp_path / "a.dng", 1 / 15, bias=2.0)]
+    view.intents.settings_requested.emit({"method": "mertens"})
+    fused(qtbot, presenter, view, bracket)
+    assert [s.name for s in model.sources] == ["a.dng", "c.dng", "b.dng"]  # brightest first, by exposure time
+    assert [label.split("\n")[1] for label in presenter.thumbnail_labels()] == ["+2.0 EV", "+0.0 EV (ref)",
+                                                                                "-2.0 EV"]
+    out = tmp_path / "fused.tif"
+    with qtbot.waitSignal(presenter.exported, timeout=TIMEOUT):
+        view.intents.export_image_requested.emit(str(out), 16)
+    with tifffile.TiffFile(out) as tif:
+        page = tif.pages.first
+        assert page.dtype == np.uint16 and page.tags["Make"].value == "Testmaker"
+        assert page.tags["ExifTag"].value["ExposureTime"] == pytest.approx(1 / 60)  # the reference frame's
