@@ -7,7 +7,16 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from tita_studio.cli.options import PRECISION_HELP, add_cluster_arguments, cluster_config, precision_arg, quality_arg
+from tita_studio.cli.options import (
+    BACKEND_HELP,
+    PRECISION_HELP,
+    add_cluster_arguments,
+    backend_arg,
+    cluster_config,
+    precision_arg,
+    quality_arg,
+    tile_arg,
+)
 from tita_studio.cli.progress import ProgressLine
 from tita_studio.cluster.run import fuse_pairs_on_cluster
 from tita_studio.engine.device import DEVICES
@@ -38,9 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="tita", help="tita (default) or a classical baseline (see `info`)")
     p.add_argument("--model", type=Path, help="TITA Studio .safetensors weights or a reference .pth checkpoint")
     p.add_argument("--device", default="auto", choices=DEVICES)
-    p.add_argument("--precision", default="float32", type=precision_arg, metavar="PRECISION",
-                   help=f"{PRECISION_HELP} (default float32)")
-    p.add_argument("--tile", type=int, default=512, help="tile side in pixels (multiple of 8; default 512)")
+    p.add_argument("--precision", default="auto", type=precision_arg, metavar="PRECISION",
+                   help=f"{PRECISION_HELP}; default auto")
+    p.add_argument("--tile", type=tile_arg, default=None, metavar="PX",
+                   help="tile side in pixels (multiple of 8) or auto (default: the size measured fastest here)")
+    p.add_argument("--backend", default="auto", type=backend_arg, metavar="BACKEND",
+                   help=f"{BACKEND_HELP}; default auto")
     p.add_argument("--kind", default="auto", choices=KIND_CHOICES,
                    help="what the sources are (default auto: decided from the pixels, and printed); "
                         "order, reference frame and automatic alignment follow it")
@@ -75,14 +87,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _engine_config(args: argparse.Namespace) -> EngineConfig:
-    return EngineConfig(device=args.device, precision=args.precision, tiles=TileConfig(tile=args.tile))
+    tiles = None if args.tile is None else TileConfig(tile=args.tile)
+    return EngineConfig(device=args.device, precision=args.precision, tiles=tiles, backend=args.backend)
 
 
 def _engine(args: argparse.Namespace) -> FusionEngine | None:
     if args.method != TITA_METHOD:
         return None
     engine = load_engine(args.model, _engine_config(args))
-    log.info("model: %s on %s (%s)", engine.description, engine.device, args.precision)
+    log.info("model: %s on %s (%s, %s, %s px tiles)", engine.description, engine.device, engine.backend,
+             engine.config.precision, engine.config.tiles.tile)
     return engine
 
 

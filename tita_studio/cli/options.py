@@ -5,17 +5,41 @@ from __future__ import annotations
 import argparse
 
 from tita_studio.cluster.ray_pool import LOCAL, ClusterConfig
-from tita_studio.engine.device import canonical_precision
+from tita_studio.engine.backends import check_backend
+from tita_studio.engine.device import canonical_or_auto
 from tita_studio.engine.quality import check_quality
 from tita_studio.errors import InputError
 
-PRECISION_HELP = "float32 (fp32), bfloat16 (bf16) or float16 (fp16, GPUs only)"
+PRECISION_HELP = "float32 (fp32), bfloat16 (bf16), float16 (fp16, GPUs only) or auto (measured fastest here)"
+BACKEND_HELP = ("torch (the reference), openvino (CPU; pip install 'tita-studio[openvino]') or auto (openvino "
+                "where installed and measured faster here)")
 
 
 def precision_arg(text: str) -> str:
-    """argparse type: any accepted spelling of a precision, as its canonical name."""
+    """argparse type: any accepted spelling of a precision, as its canonical name, or auto."""
     try:
-        return canonical_precision(text)
+        return canonical_or_auto(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def tile_arg(text: str) -> int | None:
+    """argparse type: a tile side (multiple of 8, >= 64) or auto (None: the size measured fastest here)."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        tile = int(text)
+    except ValueError:
+        tile = -1
+    if tile % 8 or tile < 64:
+        raise argparse.ArgumentTypeError(f"--tile must be auto or a multiple of 8 of at least 64; got {text!r}")
+    return tile
+
+
+def backend_arg(text: str) -> str:
+    """argparse type: torch, openvino or auto; openvino only when installed."""
+    try:
+        return check_backend(text)
     except InputError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 

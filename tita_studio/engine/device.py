@@ -26,6 +26,11 @@ def canonical_precision(name: str) -> str:
         spellings = "; ".join(f"{n} ({', '.join(a[:2])})" for n, a in _ALIASES.items())
         raise InputError(f"unknown precision {name!r}; choose one of {spellings}")
     return _CANONICAL[key]
+def canonical_or_auto(name: str) -> str:
+    """"auto" (measured on this machine: engine/defaults.py) or the precision's canonical name."""
+    return "auto" if str(name).strip().lower() == "auto" else canonical_precision(name)
+
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 

@@ -5,9 +5,12 @@ The fused luma of TITA is, locally, close to a linear combination of its two sou
 reduced to `network_pixels`, fits that local model to the network's output there (a guided filter with
 the two sources as guides, solved in closed form per pixel), carries the model's coefficients to full
 resolution by bilinear interpolation and applies them to the full-resolution sources, so detail finer
-than the network's scale comes from the sources with the network's local weights. What the linear model
-misses at the reduced scale (its residual) is added back, interpolated, so the result reduced again
-matches the network's own output.
+than the network's scale comes from the sources with the network's local weights.
+
+What the model misses at the reduced scale (its residual) is not added back: measured on real pairs,
+that residual is mostly the network's response to the reduced scale itself, which the full-resolution
+network does not share, and adding it lowered the agreement with the exact path by 0.2-0.9 dB
+(docs/model.md, "Fast full resolution").
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ class FastConfig:
     """
 
     network_pixels: int = 1_000_000
-    radius: int = 2
-    eps: float = 1e-4
+    radius: int = 8
+    eps: float = 1e-5
 
     def __post_init__(self) -> None:
         if self.network_pixels < 64 * 64:
@@ -94,11 +97,10 @@ def upsample_fusion(a: np.ndarray, b: np.ndarray, a_low: np.ndarray, b_low: np.n
     """The full-resolution fusion from the network's reduced one (see the module docstring)."""
     h, w = a.shape
     lh = a_low.shape[0]
-    pa, pb, q = linear_model(a_low, b_low, fused_low, config.radius, config.eps)
-    offset = q + (fused_low - (pa * a_low + pb * b_low + q))  # the residual travels with the offset
+    coefficients = linear_model(a_low, b_low, fused_low, config.radius, config.eps)
     # Interpolate along rows of the reduced maps first (lh x w), then full rows in bands, so the
     # full-resolution temporaries stay a few megabytes each.
-    wide = [_resize(t, lh, w, cv2.INTER_LINEAR) for t in (pa, pb, offset)]
+    wide = [_resize(t, lh, w, cv2.INTER_LINEAR) for t in coefficients]
     lower, frac = _axis(h, lh)
     upper = np.minimum(lower + 1, lh - 1)
     out = np.empty((h, w), np.float32)

@@ -13,10 +13,13 @@ import torch
 from torch import Tensor
 
 from tita_studio.engine.allocator import keep_freed_memory
-from tita_studio.engine.device import autocast, check_precision, resolve_device
+from tita_studio.engine.backends import check_backend
+from tita_studio.engine.defaults import machine_defaults
+from tita_studio.engine.device import autocast, canonical_or_auto, check_precision, resolve_device
 from tita_studio.engine.fast import FastConfig, describe, reduce, reduced_size, resize_maps, upsample_fusion
 from tita_studio.engine.quality import resolve_quality
 from tita_studio.engine.tiling import CancelFn, ProgressFn, TileConfig, fuse_tiles, global_pooled, maps_scale
+from tita_studio.errors import InputError
 from tita_studio.model.maps import FusionMaps
 from tita_studio.model.tita import TITA, AttentionProbe
 
@@ -30,10 +33,11 @@ class EngineConfig:
     """Where and how the network runs."""
 
     device: str = "auto"
-    precision: str = "float32"
-    tiles: TileConfig = field(default_factory=TileConfig)
+    precision: str = "float32"  # or "auto": the fastest that agrees, measured here once (engine/defaults.py)
+    tiles: TileConfig | None = field(default_factory=TileConfig)  # None: the tile size measured fastest here
     threads: int | None = None  # CPU threads for torch; None keeps torch's default (one per core)
     fast: FastConfig = field(default_factory=FastConfig)  # how quality "fast" runs
+    backend: str = "torch"  # torch (the reference) | openvino (CPU, optional extra) | auto (measured faster here)
 
 
 @dataclass
@@ -64,6 +68,30 @@ def _as_tensor(x: np.ndarray, name: str) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr))[None, None]
 
 
+def _measured(config: EngineConfig, net: TITA, device: torch.device) -> EngineConfig:
+    """`config` with its "auto" backend and precision and its None tiles replaced by this machine's measurement."""
+    backend = check_backend(config.backend)
+    if backend == "openvino" and (device.type != "cpu" or net.config.variant != "studio"):
+        raise InputError("the openvino backend runs the studio variant on the CPU; use --backend torch")
+    if backend == "auto" and (device.type != "cpu" or net.config.variant != "studio"):
+        backend = "torch"
+    auto_precision = canonical_or_auto(config.precision) == "auto"
+    if backend != "auto" and not auto_precision and config.tiles is not None:
+        return replace(config, backend=backend)
+    measured = machine_defaults(net, device)
+    backend = measured.backend if backend == "auto" else backend
+    precision = measured.precision_for(backend) if auto_precision else config.precision
+    tiles = config.tiles or TileConfig(tile=measured.tile)
+    return replace(config, backend=backend, precision=precision, tiles=tiles)
+
+
+def _uniform_for_openvino(config: EngineConfig) -> EngineConfig:
+    """OpenVINO compiles per input size: its tiles are all one size (TileConfig.uniform)."""
+    if config.backend != "openvino" or config.tiles is None:
+        return config
+    return replace(config, tiles=replace(config.tiles, uniform=True))
+
+
 class FusionEngine:
     """Owns the network on its device; `fuse(a, b)` works on numpy luma arrays of any size."""
 
@@ -73,12 +101,19 @@ class FusionEngine:
         self.description = description or f"TITA ({net.config.variant} variant)"
         self.trained = trained
         self.device = resolve_device(config.device)
+        config = _uniform_for_openvino(_measured(config, net, self.device))
         self.config = replace(config, precision=check_precision(config.precision, self.device))
+        self.backend = config.backend
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
         if self.device.type == "cpu":
             keep_freed_memory()
         self.net = net.to(self.device).eval()
+        self.openvino = None
+        if self.backend == "openvino":
+            from tita_studio.engine.openvino import OpenVINONet
+
+            self.openvino = OpenVINONet(self.net, self.config.precision, self.config.threads)
 
     @property
     def variant(self) -> str:
@@ -111,7 +146,7 @@ class FusionEngine:
                 if tiles.tile // 2 < MIN_TILE:
                     raise
                 torch.cuda.empty_cache()
-                tiles = TileConfig(tiles.tile // 2, tiles.overlap, tiles.maps_max_pixels)
+                tiles = replace(tiles, tile=tiles.tile // 2)
                 log.warning("out of device memory; retrying with %d px tiles", tiles.tile)
 
     def _fuse_fast(self, a: np.ndarray, b: np.ndarray, want_maps: bool, progress: ProgressFn | None,
@@ -152,7 +187,9 @@ class FusionEngine:
 
             pooled = global_pooled(self.net, ta, tb, tiles, self._run, first, cancel).to(self.device)
             main_progress = second
-        fused, maps = fuse_tiles(self.net, ta, tb, tiles, self._run, want_maps, pooled, main_progress, cancel)
+        # OpenVINO computes the fused image only; maps (and the official variant) run through PyTorch.
+        net = self.openvino if self.openvino is not None and not want_maps else self.net
+        fused, maps = fuse_tiles(net, ta, tb, tiles, self._run, want_maps, pooled, main_progress, cancel)
         return LumaFusion(fused[0, 0].numpy(), maps, maps_scale(h, w, tiles))
 
     def attention_at(self, a: np.ndarray, b: np.ndarray, block: int, row: int, col: int,

@@ -28,11 +28,15 @@ class TileConfig:
 
     maps_max_pixels: stitched maps are kept at a reduced resolution beyond this many pixels, since
     the 44 map channels at full resolution would take ~180 bytes per pixel.
+    uniform: every tile exactly tile x tile (the last one flush with the image's end, its origin then off
+    the 8 px grid) where the image is larger than a tile: a backend compiled per input size (OpenVINO)
+    then needs one size instead of up to nine.
     """
 
     tile: int = 512
     overlap: int = 32
     maps_max_pixels: int = 4_000_000
+    uniform: bool = False
 
     def __post_init__(self) -> None:
         if self.tile % 8 or self.tile < 64:
@@ -70,6 +74,8 @@ def _check_cancel(cancel: CancelFn | None) -> None:
 def _spans(total: int, cfg: TileConfig) -> list[tuple[int, int]]:
     """[start, end) of each tile along one axis: each reaches `overlap` into the next one."""
     starts = tile_starts(total, cfg.tile, cfg.overlap)
+    if cfg.uniform and total > cfg.tile:
+        return [(s, s + cfg.tile) for s in starts[:-1]] + [(total - cfg.tile, total)]
     ends = [nxt + cfg.overlap for nxt in starts[1:]] + [total]
     return list(zip(starts, ends, strict=True))
 
