@@ -14,7 +14,14 @@ import time
 from pathlib import Path
 
 from tita_studio.baselines import DESCRIPTIONS
-from tita_studio.cli.options import PRECISION_HELP, add_cluster_arguments, cluster_config, precision_arg
+from tita_studio.cli.options import (
+    BACKEND_HELP,
+    PRECISION_HELP,
+    add_cluster_arguments,
+    backend_arg,
+    cluster_config,
+    precision_arg,
+)
 from tita_studio.cluster.run import eval_executor
 from tita_studio.engine.device import DEVICES
 from tita_studio.engine.runner import EngineConfig
@@ -51,6 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="TITA weights (default: models/tita-studio.safetensors; tita is skipped without any)")
     parser.add_argument("--precision", default="float32", type=precision_arg, metavar="PRECISION",
                         help=f"precision of the tita method: {PRECISION_HELP}; default float32")
+    parser.add_argument("--backend", default="torch", type=backend_arg, metavar="BACKEND",
+                        help=f"runtime of the tita method: {BACKEND_HELP}; default torch (the reference)")
     parser.add_argument("--device", default="auto", choices=DEVICES, help="device of the tita method")
     add_cluster_arguments(parser)
     parser.set_defaults(run=run)
@@ -98,6 +107,8 @@ def command_line(args: argparse.Namespace) -> str:
         words += ["--model", str(args.model)]
     if args.precision != "float32":
         words += ["--precision", args.precision]
+    if args.backend != "torch":
+        words += ["--backend", args.backend]
     return shlex.join(words)
 
 
@@ -109,7 +120,8 @@ def _executor(args: argparse.Namespace) -> TaskExecutor | None:
 def run(args: argparse.Namespace) -> int:
     report = evaluate(args.datasets, args.methods, args.out, metrics=args.metrics, convention=args.convention,
                       limit=args.limit, model=args.model, progress=_Progress(), holdout=args.holdout,
-                      config=EvaluationConfig(engine=EngineConfig(device=args.device, precision=args.precision)),
+                      config=EvaluationConfig(engine=EngineConfig(device=args.device, precision=args.precision,
+                                                                  backend=args.backend)),
                       executor=_executor(args))
     written = write_report(report, args.out, command=command_line(args), machine=machine())
     print(f"{len(report.rows)} result(s): {report.computed} computed, {report.reused} reused from the cache")

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 FILE_NAME = "machine-defaults.json"
 AGREEMENT_DB = 38.0  # the fast path's limit against the exact one; a precision must agree at least as well
 CALIBRATION_SIDE = 192  # side of the pair used to compare precisions and backends (seconds, not minutes)
-TILE_CANDIDATES = (256, 384, 512)  # 512 keeps a 24 MP fusion under 3 GB (docs/model.md)
+TILE_CANDIDATES = (256, 512)  # 512 keeps a 24 MP fusion under 3 GB (docs/model.md)
 OVERLAP = 32
 
 
