@@ -110,7 +110,8 @@ class OpenVINONet:
             if not path.exists():
                 log.info("converting the network for %d x %d inputs to OpenVINO (once per size)", height, width)
                 example = torch.rand(1, 1, height, width)
-                with torch.no_grad():
+                # Traced in float32 whatever the caller's autocast: the precision is OpenVINO's hint.
+                with torch.no_grad(), torch.autocast("cpu", enabled=False):
                     model = ov.convert_model(fixed, example_input=(example, example, fixed.border_mask))
                 tmp = path.with_suffix(".tmp.xml")
                 ov.save_model(model, tmp, compress_to_fp16=False)
