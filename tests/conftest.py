@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,9 @@ def datasets(shared_dir: Path) -> Path:
     if not folder.is_dir():
         pytest.skip("../shared/datasets is not beside the repository")
     return folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The tests' measured defaults and compiled models go to a folder of their own, not the user's cache."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))

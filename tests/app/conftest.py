@@ -69,7 +69,8 @@ def make_window(qapp: QApplication, tiny_model: Path, tmp_path: Path) -> Iterato
     made = []
 
     def make(**overrides: object) -> MainWindow:
-        settings = {"model": str(tiny_model), "preview_side": 0, **overrides}
+        settings = {"model": str(tiny_model), "preview_side": 0, "precision": "float32", "backend": "torch",
+                    **overrides}
         window = MainWindow(settings_path=tmp_path / "settings.ini", overrides=settings)
         window.resize(1000, 600)
         window.show()

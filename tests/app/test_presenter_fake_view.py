@@ -42,7 +42,7 @@ class FakeView:
 @pytest.fixture
 def setup(qapp, tiny_model: Path, tmp_path: Path) -> Iterator[tuple[StudioPresenter, FakeView, StudioModel]]:
     store = SettingsStore(tmp_path / "settings.ini")
-    model = StudioModel(FusionSettings(model=str(tiny_model), preview_side=0))
+    model = StudioModel(FusionSettings(model=str(tiny_model), preview_side=0, precision="float32", backend="torch"))
     presenter = StudioPresenter(model, store)
     view = FakeView()
     presenter.attach(view)

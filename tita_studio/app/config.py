@@ -18,7 +18,8 @@ class FusionSettings:
     align: str = "auto"
     model: str = ""  # empty: the shipped weights
     device: str = "auto"
-    precision: str = "float32"
+    precision: str = "auto"  # auto: the fastest that agrees with float32, measured once per machine
+    backend: str = "auto"  # torch | openvino | auto (whichever is measured faster here)
     preview_side: int = 192  # longest side of the previews (one 256 px tile); 0 turns the previews off
     deghost: str = "auto"  # auto (on for a hand-held bracket) | on | off; see pipeline.deghost
     quality: str = "auto"  # the network's path: auto (fast above a size) | fast | full; see engine.quality
@@ -27,9 +28,9 @@ class FusionSettings:
     def model_path(self) -> Path | None:
         return Path(self.model) if self.model else None
 
-    def engine_key(self) -> tuple[str, str, str]:
+    def engine_key(self) -> tuple[str, ...]:
         """The engine is reloaded only when this changes."""
-        return self.model, self.device, self.precision
+        return self.model, self.device, self.precision, self.backend
 
 
 @dataclass(frozen=True)

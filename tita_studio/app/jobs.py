@@ -84,7 +84,8 @@ def load_job_engine(settings: FusionSettings, config: WorkerConfig | None = None
     """The engine the settings name (None when it cannot load) and what the window says about it."""
     cfg = config or WorkerConfig()
     try:
-        engine_config = EngineConfig(settings.device, settings.precision, TileConfig(cfg.tile, cfg.overlap))
+        engine_config = EngineConfig(settings.device, settings.precision, TileConfig(cfg.tile, cfg.overlap),
+                                     backend=settings.backend)
         engine = load_engine(settings.model_path, engine_config)
     except TitaError as exc:
         log.warning("no TITA model: %s", exc)

@@ -35,6 +35,7 @@ from tita_studio.app.images import to_pixmap
 from tita_studio.app.jobs import DEGHOST_CHOICES
 from tita_studio.app.overlays import OverlayImage
 from tita_studio.app.state import LoadedSource
+from tita_studio.engine.backends import BACKENDS
 from tita_studio.engine.device import DEVICES, PRECISIONS
 from tita_studio.engine.quality import QUALITIES
 from tita_studio.model.tita import AttentionProbe
@@ -335,7 +336,10 @@ class SettingsPanel(QWidget):
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))
         self.precision = QComboBox()
-        self.precision.addItems(list(PRECISIONS))
+        self.precision.addItems(["auto", *PRECISIONS])
+        self.backend = QComboBox()
+        self.backend.addItems(list(BACKENDS))
+        self.backend.setToolTip("torch (the reference), openvino (CPU, the openvino extra), auto: the faster here")
         self.preview = QSpinBox()
         self.preview.setRange(0, 2048)
         self.preview.setSingleStep(64)
@@ -358,6 +362,7 @@ class SettingsPanel(QWidget):
         form.addRow("Model", row)
         form.addRow("Device", self.device)
         form.addRow("Precision", self.precision)
+        form.addRow("Backend", self.backend)
         form.addRow("Preview side", self.preview)
         form.addRow(self.engine)
         self.method.currentTextChanged.connect(lambda s: self.changed.emit({"method": s}))
@@ -369,6 +374,7 @@ class SettingsPanel(QWidget):
         self.model.editingFinished.connect(lambda: self.changed.emit({"model": self.model.text().strip()}))
         self.device.currentTextChanged.connect(lambda s: self.changed.emit({"device": s}))
         self.precision.currentTextChanged.connect(lambda s: self.changed.emit({"precision": s}))
+        self.backend.currentTextChanged.connect(lambda s: self.changed.emit({"backend": s}))
         self.preview.valueChanged.connect(lambda v: self.changed.emit({"preview_side": v}))
         browse.clicked.connect(self._browse)
 
@@ -392,7 +398,8 @@ class SettingsPanel(QWidget):
 
     def show_settings(self, s: FusionSettings, engine_text: str) -> None:
         for w, v in ((self.method, s.method), (self.kind, s.kind), (self.align, s.align), (self.device, s.device),
-                     (self.precision, s.precision), (self.deghost, s.deghost), (self.quality, s.quality)):
+                     (self.precision, s.precision), (self.deghost, s.deghost), (self.quality, s.quality),
+                     (self.backend, s.backend)):
             w.blockSignals(True)
             w.setCurrentText(v)
             w.blockSignals(False)

@@ -54,7 +54,7 @@ class FusionWorker(FusionSignals):
         self._counter = counter
         self._config = config or WorkerConfig()
         self._engine: FusionEngine | None = None
-        self._engine_key: tuple[str, str, str] | None = None
+        self._engine_key: tuple[str, ...] | None = None
 
     def _stale(self, job_id: int) -> bool:
         return self._counter.current != job_id or QThread.currentThread().isInterruptionRequested()
