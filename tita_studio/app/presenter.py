@@ -27,7 +27,7 @@ from tita_studio.app.records import EngineStatus, Outcome
 from tita_studio.app.settings_store import SettingsStore
 from tita_studio.app.state import StudioModel
 from tita_studio.app.worker import FusionController
-from tita_studio.pipeline.exposure import relative_evs
+from tita_studio.pipeline.exposure import light_values, relative_evs
 from tita_studio.pipeline.formats import READ_SUFFIXES
 from tita_studio.pipeline.fuse import TITA_METHOD, FusionResult
 from tita_studio.pipeline.kinds import SourceKind
@@ -156,7 +156,7 @@ class StudioPresenter(QObject):
         record one (RAW, or EXIF exposure time, aperture and ISO)."""
         sources = [s.source for s in self.model.sources]
         names = [s.meta.path.name for s in sources]
-        if len(sources) < 2 or relative_evs(sources, 0)[0] is None:
+        if len(sources) < 2 or light_values(sources) is None:
             return names  # no recorded exposures: nothing to add (and nothing slow on the GUI thread)
         reference = self.model.reference if self.model.reference is not None else middle_exposure(sources)
         evs = relative_evs(sources, reference)

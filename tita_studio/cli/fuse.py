@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 from tita_studio.cli.options import (
@@ -117,8 +116,7 @@ def _fuse_one(paths: list[Path], out: Path, args: argparse.Namespace, engine: Fu
     finally:
         bar.close()
     if args.maps is not None and result.maps is not None:
-        target = args.maps if not args.pairs else args.maps / out.stem
-        write_maps(result.maps, target, untrained=engine is not None and not engine.trained)
+        write_maps(result.maps, args.maps, untrained=engine is not None and not engine.trained)
     if args.ghost_mask is not None and result.ghost_mask is not None:
         write_image(args.ghost_mask, result.ghost_mask, WriteOptions(bit_depth=8, force=args.force))
     _report(result, written)
@@ -144,11 +142,9 @@ def _reference(args: argparse.Namespace) -> int | None:
 def run(args: argparse.Namespace) -> int:
     options = FuseOptions(method=args.method, kind=args.kind, align=args.align, resize=args.resize,
                           want_maps=args.maps is not None and args.method == TITA_METHOD, strategy=args.strategy,
-                          quality=args.quality)
+                          quality=args.quality, deghost=args.deghost, reference=_reference(args))
     write = WriteOptions(bit_depth=args.bit_depth, jpeg_quality=args.jpeg_quality, force=args.force,
                          tiff_compression=args.tiff_compression)
-    options = replace(options, deghost=args.deghost, reference=_reference(args))
-    _engine_config(args)  # refuses a bad --tile before any work
     if not args.pairs:
         if len(args.sources) < 2:
             raise InputError("fuse needs at least two sources (or --pairs DIR_A DIR_B)")

@@ -8,6 +8,7 @@ from tita_studio.cluster.ray_pool import LOCAL, ClusterConfig
 from tita_studio.engine.backends import check_backend
 from tita_studio.engine.device import canonical_or_auto
 from tita_studio.engine.quality import check_quality
+from tita_studio.engine.tiling import TileConfig
 from tita_studio.errors import InputError
 
 PRECISION_HELP = "float32 (fp32), bfloat16 (bf16), float16 (fp16, GPUs only) or auto (measured fastest here)"
@@ -30,10 +31,11 @@ def tile_arg(text: str) -> int | None:
     try:
         tile = int(text)
     except ValueError:
-        tile = -1
-    if tile % 8 or tile < 64:
-        raise argparse.ArgumentTypeError(f"--tile must be auto or a multiple of 8 of at least 64; got {text!r}")
-    return tile
+        raise argparse.ArgumentTypeError(f"--tile must be auto or a number of pixels; got {text!r}") from None
+    try:
+        return TileConfig(tile=tile).tile  # the one check of a tile side
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def backend_arg(text: str) -> str:
