@@ -22,8 +22,9 @@ needs_openvino = pytest.mark.skipif(not openvino_available(), reason="the openvi
 
 
 def _psnr(ref: np.ndarray, test: np.ndarray) -> float:
-    mse = float(np.mean((ref - test) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(float(ref.max() - ref.min()) ** 2 / mse)
+    """PSNR with peak 1 on images clipped to [0, 1], as benchmarks/bench_speed.py measures agreement."""
+    mse = float(np.mean((np.clip(ref, 0, 1) - np.clip(test, 0, 1)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(1 / mse)
 
 
 @pytest.fixture(scope="module")
@@ -45,20 +46,28 @@ def test_unknown_backend_is_an_input_error():
         check_backend("tensorrt")
 
 
+@pytest.fixture(scope="module")
+def reference(net, pair) -> np.ndarray:
+    """PyTorch float32, the reference both OpenVINO precisions are held to (the issue's "agreement with float32")."""
+    return FusionEngine(net, EngineConfig(precision="float32", tiles=TileConfig(tile=512))).fuse(*pair).fused
+
+
 @needs_openvino
-@pytest.mark.parametrize(("precision", "floor_db"), [("float32", 100.0), ("bfloat16", 50.0)])
-def test_openvino_matches_torch(net, pair, tmp_path, monkeypatch, precision, floor_db):
-    """float32: the issue's 100 dB. bfloat16: measured 53 dB (two implementations rounding differently; each
-    is 53-55 dB from float32), under the issue's 60 dB (docs/model.md)."""
+@pytest.mark.parametrize(("precision", "floor_db"), [("float32", 100.0), ("bfloat16", 60.0)])
+def test_openvino_matches_torch_float32(net, pair, reference, tmp_path, monkeypatch, precision, floor_db):
+    """The issue's limits against PyTorch float32: 100 dB in float32 (measured 147 dB here) and 60 dB in
+    bfloat16 (measured 64 dB here, with the convolutions kept in float32; 61-63 dB on 256 px IR/visible
+    crops but 58 dB on a bracket and a focus pair, docs/model.md)."""
     monkeypatch.setattr("platformdirs.user_cache_dir", lambda *args, **kwargs: str(tmp_path))
     tiles = TileConfig(tile=512)
-    reference = FusionEngine(net, EngineConfig(precision=precision, tiles=tiles)).fuse(*pair).fused
     engine = FusionEngine(net, EngineConfig(precision=precision, tiles=tiles, backend="openvino"))
     fused = engine.fuse(*pair).fused
     assert fused.shape == reference.shape
     assert _psnr(reference, fused) >= floor_db
     saved = list((tmp_path / "openvino").glob("*.bin"))
     assert len(saved) == 1 and saved[0].stat().st_size < 16e6  # window layout not folded into the file
+    ir = saved[0].with_suffix(".xml").read_text()
+    assert ir.count('<attribute name="precise" version="0"') == ir.count('type="Convolution"') > 0
 
 
 @needs_openvino
