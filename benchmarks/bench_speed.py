@@ -9,6 +9,13 @@ upscaled) through the fast path and the exact path: wall time and peak resident 
 stops after --exact-tiles tiles and its time is extrapolated over all tiles, since every tile costs the
 same and all full-size buffers exist before the first one).
 
+ONNX Runtime (optional row, only when `onnxruntime` and `onnx` are importable; neither is a dependency of
+tita-studio): the same FixedSize network OpenVINO converts, exported to ONNX float32 (torch.onnx.export,
+TorchScript exporter, opset 18) in a child process, whose peak memory is the export's (5.6 GB at 256 px,
+so use --size 256 on small machines), then run by the CPU execution provider with the torch thread count
+and all graph optimisations. It measured slower than OpenVINO (docs/model.md), so there is no ONNX Runtime
+backend; the row is there to measure it again.
+
     python benchmarks/bench_speed.py [--size 512] [--fast-ratio 16] [--exact-tiles 3] [--no-24mp]
 """
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -23,6 +31,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -82,6 +91,41 @@ def machine() -> str:
             f"{platform.python_version()}")
 
 
+def onnxruntime_available() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+
+
+def onnx_child(size: int, path: str) -> None:
+    """In a child process: the studio network for size x size inputs exported to ONNX float32."""
+    from tita_studio.engine.openvino import FixedSize
+
+    fixed = FixedSize(load_model().net.cpu().eval(), size, size).eval()
+    example = torch.rand(1, 1, size, size)
+    with torch.no_grad(), torch.autocast("cpu", enabled=False):
+        torch.onnx.export(fixed, (example, example, fixed.border_mask), path, input_names=["a", "b", "mask"],
+                          output_names=["fused"], opset_version=18, dynamo=False)
+
+
+def onnxruntime_runner(size: int, folder: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The ONNX export run by ONNX Runtime's CPU execution provider (graph optimisations on)."""
+    import onnxruntime as ort
+
+    from tita_studio.engine.openvino import FixedSize
+
+    path = str(Path(folder) / f"tita-{size}.onnx")
+    subprocess.run([sys.executable, __file__, "--onnx-child", str(size), path], check=True, capture_output=True)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    mask = np.ascontiguousarray(FixedSize(load_model().net, size, size).border_mask.numpy())
+
+    def run(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return session.run(None, {"a": a[None, None], "b": b[None, None], "mask": mask})[0][0, 0]
+
+    return run
+
+
 def large_child(mode: str, precision: str, backend: str, exact_tiles: int) -> None:
     """In a child process: one 24 MP fusion (fast, or exact stopped after exact_tiles), JSON on stdout."""
     from tita_studio.engine.tiling import _tiles
@@ -113,7 +157,11 @@ def main() -> None:
     parser.add_argument("--large-backend", default="torch")
     parser.add_argument("--no-24mp", action="store_true")
     parser.add_argument("--large-child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--onnx-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.onnx_child:
+        onnx_child(int(args.onnx_child[0]), args.onnx_child[1])
+        return
     if args.large_child:
         mode, precision, backend, tiles = args.large_child
         large_child(mode, precision, backend, int(tiles))
@@ -139,6 +187,12 @@ def main() -> None:
         seconds, out = timed(engine.fuse, a, b)
         exact = out.fused if exact is None else exact
         rows.append((f"{backend} {precision}", seconds, agreement(exact, out.fused)))
+    if onnxruntime_available():
+        with tempfile.TemporaryDirectory() as folder:
+            run = onnxruntime_runner(args.size, folder)
+            run(a, b)  # warm-up
+            seconds, out = timed(run, a, b)
+        rows.append(("onnxruntime float32", seconds, agreement(exact, out)))
     fast = FusionEngine(net, EngineConfig(precision="bfloat16", tiles=tiles,
                                           fast=FastConfig(network_pixels=args.size**2 // args.fast_ratio)))
     fast.fuse(a, b, quality="fast")
