@@ -42,7 +42,8 @@ def test_fastest_agreeing_choice_wins_and_is_remembered(cache):
     measured = calibrate(runners, cpu)
     assert (measured.backend, measured.precision) == ("openvino", "float32")
     assert measured.tile in defaults.TILE_CANDIDATES
-    assert measured.measured[f"openvino/bfloat16/{measured.tile}/dB"] < defaults.AGREEMENT_DB
+    side = min(measured.tile, defaults.OPENVINO_MAX_TILE)  # OpenVINO is timed at its cap at most
+    assert measured.measured[f"openvino/bfloat16/{side}/dB"] < defaults.AGREEMENT_DB
     assert measured.precision_for("torch") == "bfloat16"
     assert measured.precision_for("openvino") == "float32"
     assert cache.exists()
@@ -54,3 +55,40 @@ def test_nothing_remembered_means_none(cache):
     assert load_defaults(torch.device("cpu")) is None
     cache.write_text("not json")
     assert load_defaults(torch.device("cpu")) is None
+
+
+def test_openvino_is_timed_at_most_at_its_tile_cap(cache):
+    """The calibration converts OpenVINO for one size only, never above OPENVINO_MAX_TILE (a 512 px conversion
+    took a process to 13 GB), and compares it per output pixel with PyTorch's best tile."""
+    sizes: list[int] = []
+
+    def spy(run):
+        def wrapped(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            sizes.append(a.shape[0])
+            return run(a, b)
+
+        return wrapped
+
+    runners = {
+        ("torch", "float32"): _runner(0.05),  # 512 px tiles win for PyTorch (per output pixel, overlap counted)
+        ("torch", "bfloat16"): _runner(0.1),
+        ("openvino", "float32"): spy(_runner(0.02)),
+    }
+    measured = calibrate(runners, torch.device("cpu"))
+    assert measured.tile == 512
+    assert sizes and max(sizes) <= defaults.OPENVINO_MAX_TILE
+    assert f"openvino/float32/{defaults.OPENVINO_MAX_TILE}" in measured.measured
+    assert measured.backend == "openvino"
+
+
+def test_openvino_is_a_candidate_for_the_studio_variant_on_the_cpu(monkeypatch):
+    from tita_studio.model import TITA, TITAConfig
+
+    monkeypatch.setattr(defaults, "openvino_available", lambda: True)
+    monkeypatch.setattr("tita_studio.engine.openvino.openvino_runner", lambda net, precision: _runner(0.0))
+    cpu = torch.device("cpu")
+    keys = list(defaults.candidate_runners(TITA(TITAConfig()), cpu))
+    assert keys[0] == ("torch", "float32")
+    assert ("openvino", "float32") in keys and ("openvino", "bfloat16") in keys
+    official = list(defaults.candidate_runners(TITA(TITAConfig(variant="official")), cpu))
+    assert all(backend == "torch" for backend, _ in official)

@@ -21,6 +21,7 @@ import platformdirs
 import torch
 
 from tita_studio.atomic import atomic_write
+from tita_studio.engine.backends import openvino_available
 from tita_studio.engine.device import autocast, resolve_device
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ AGREEMENT_DB = 38.0  # the fast path's limit against the exact one; a precision 
 CALIBRATION_SIDE = 192  # side of the pair used to compare precisions and backends (seconds, not minutes)
 TILE_CANDIDATES = (256, 512)  # 512 keeps a 24 MP fusion under 3 GB (docs/model.md)
 OPENVINO_MAX_TILE = 256  # OpenVINO's memory grows with the whole tile (see candidate_runners)
+MAX_TILE = {"openvino": OPENVINO_MAX_TILE}  # the largest tile a backend is timed (so converted) and run at
 OVERLAP = 32
+CALIBRATION_VERSION = 2  # in the machine key: 2 = OpenVINO among the candidates (measured again once)
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ def machine_key(device: torch.device) -> str:
     where = device.type
     if device.type == "cuda":
         where = f"cuda {torch.cuda.get_device_name(device)}"
-    return f"{cpu_model()} | torch {torch.__version__} | {where} | {torch.get_num_threads()} threads"
+    return (f"{cpu_model()} | torch {torch.__version__} | {where} | {torch.get_num_threads()} threads"
+            f" | calibration {CALIBRATION_VERSION}")
 
 
 def load_defaults(device: torch.device | str = "auto") -> MachineDefaults | None:
@@ -148,7 +152,9 @@ def calibrate(runners: dict[tuple[str, str], Runner], device: torch.device,
 
     runners[(backend, precision)](a, b) fuses a whole pair in one pass; ("torch", "float32") comes first and
     is the reference. PyTorch's precisions are compared on a small pair, the winner's tile sizes next; other
-    backends are timed at the chosen tile size only, which is the one size they will be converted for.
+    backends are timed at one tile size only, the chosen one capped by MAX_TILE (OpenVINO: 256 px), which is
+    the one size they will be converted for; per output pixel (overlap counted), so sizes compare fairly.
+    `tile` stays PyTorch's best; a capped backend runs its own size (engine/runner.py).
     """
 
     def say(text: str) -> None:
@@ -190,16 +196,18 @@ def calibrate(runners: dict[tuple[str, str], Runner], device: torch.device,
             break
     tile = min(per_mp, key=per_mp.__getitem__)
     choice = ("torch", precision, per_mp[tile])
-    others = [(key, run) for key, run in runners.items() if key[0] != "torch"]
-    if others:
-        at = (a[:tile, :tile], b[:tile, :tile])
-        reference = outputs[tile] if precision == "float32" else runners[("torch", "float32")](*at)
-        for (backend, other_precision), other in others:
-            say(f"timing {backend} {other_precision} at {tile} px (converted once)")
-            seconds, out = _timed(other, *at, warm_same_size=True)
-            speed = seconds / ((tile - OVERLAP) ** 2 / 1e6)
-            if record(backend, other_precision, tile, seconds, out, reference) and speed < choice[2]:
-                choice = (backend, other_precision, speed)
+    references: dict[int, np.ndarray] = {}
+    for (backend, other_precision), other in ((k, r) for k, r in runners.items() if k[0] != "torch"):
+        side = min(tile, MAX_TILE.get(backend, tile))
+        at = (a[:side, :side], b[:side, :side])
+        if side not in references:
+            same = side == tile and precision == "float32"
+            references[side] = outputs[tile] if same else runners[("torch", "float32")](*at)
+        say(f"timing {backend} {other_precision} at {side} px (converted once)")
+        seconds, out = _timed(other, *at, warm_same_size=True)
+        speed = seconds / ((side - OVERLAP) ** 2 / 1e6)
+        if record(backend, other_precision, side, seconds, out, references[side]) and speed < choice[2]:
+            choice = (backend, other_precision, speed)
     backend, precision, speed = choice
     defaults = MachineDefaults(machine_key(device), backend, precision, tile, round(speed, 2), measured)
     _save(defaults)
@@ -221,11 +229,19 @@ def torch_runner(net: torch.nn.Module, device: torch.device, precision: str) -> 
 def candidate_runners(net: torch.nn.Module, device: torch.device) -> dict[tuple[str, str], Runner]:
     """Every (backend, precision) the automatic choice may pick; torch float32 first (the reference).
 
-    OpenVINO is left out of the automatic choice: it holds a whole tile's attention at once, and timing it
-    at 512 px during the first run took the process to 13 GB on our 24 GB test machine (killed). Until its
-    memory is bounded it runs only when asked for (`--backend openvino`), at OPENVINO_MAX_TILE."""
+    OpenVINO (float32 and bfloat16) joins on the CPU for the studio variant when the extra is installed. It is
+    timed at OPENVINO_MAX_TILE at most (calibrate): converting it at 512 px once took a test process to 13 GB.
+    That was the conversion (convert_model's TorchScript trace), which torch.export now does in 0.7 GB at
+    256 px; a 24 MP fusion through OpenVINO at 256 px tiles peaks at 1.1 GB (docs/model.md)."""
     reduced = "bfloat16" if device.type == "cpu" else "float16"
-    return {("torch", p): torch_runner(net, device, p) for p in ("float32", reduced)}
+    runners = {("torch", p): torch_runner(net, device, p) for p in ("float32", reduced)}
+    config = getattr(net, "config", None)
+    if device.type == "cpu" and getattr(config, "variant", None) == "studio" and openvino_available():
+        from tita_studio.engine.openvino import openvino_runner
+
+        for precision in ("float32", "bfloat16"):
+            runners[("openvino", precision)] = openvino_runner(net, precision)  # type: ignore[arg-type]
+    return runners
 
 
 def machine_defaults(net: torch.nn.Module, device: torch.device | str = "auto", recalibrate: bool = False,

@@ -1,18 +1,17 @@
 """The network through OpenVINO on the CPU: one compiled model per input size, cached on disk.
 
-Export: `FixedSize` runs the studio network on one (height, width) with its window layout built once
-outside the graph, so the graph never computes it from the input's shape (nonzero, range and scatter
-ops). The token orders are buffers, stored once however many blocks read them. The shift masks are a
-third input: as a constant, OpenVINO folds mask + bias into one (windows, heads, 64, 64) tensor per
-shifted block, 12 MB each at 512 px (the 192 MB of a previous attempt); as an input they cost nothing.
-Converted models are saved as OpenVINO IR per size and weights digest, and compiled blobs are kept by
-OpenVINO's own cache, both under the user cache folder, so a size is converted and compiled once. The
-model is compiled with static shapes (about 10% faster than the traced dynamic ones) and its convolutions are
-marked to stay in float32 under the bfloat16 hint (OpenVINO's `precise` runtime attribute, which the CPU
-plugin honours): the first ones read the input image, whose rounding to bfloat16 alone costs several dB,
-and the last ones write the output. Measured on real 256 px pairs, this lifts bfloat16's agreement with
-PyTorch float32 by 4-6 dB at no cost in speed (docs/model.md, "Backends and measured defaults").
-"""
+Export (torch.export, then OpenVINO's converter): `FixedSize` runs the studio network on one (height, width)
+with its window layout built once outside the graph, so the graph never computes it from the input's shape
+(nonzero, range and scatter ops). The token orders are buffers, stored once however many blocks read them.
+The shift masks are a third input: as a constant, OpenVINO folds mask + bias into one (windows, heads, 64,
+64) tensor per shifted block, 12 MB each at 512 px (the 192 MB of a previous attempt); as an input they cost
+nothing. Converted models are saved as OpenVINO IR per size and weights digest, and compiled blobs are kept
+by OpenVINO's own cache, both under the user cache folder, so a size is converted and compiled once. The
+model is compiled with static shapes (about 10% faster than the traced dynamic ones) and its convolutions
+are marked to stay in float32 under the bfloat16 hint (OpenVINO's `precise` runtime attribute, which the CPU
+plugin honours): the first ones read the input image, whose rounding to bfloat16 alone costs several dB, and
+the last ones write the output. Measured on real 256 px pairs, this lifts bfloat16's agreement with PyTorch
+float32 by 4-6 dB at no cost in speed (docs/model.md, "Backends and measured defaults")."""
 
 from __future__ import annotations
 
@@ -34,7 +33,7 @@ from tita_studio.model.windows import TokenOrder, WindowGrid
 log = logging.getLogger(__name__)
 
 _HINTS = {"float32": "f32", "bfloat16": "bf16"}
-EXPORT_VERSION = 2  # in the IR's file name: 2 = convolutions kept in float32
+EXPORT_VERSION = 3  # in the IR's file name: 3 = torch.export, convolutions kept in float32
 KEEP_FLOAT32 = ("Convolution",)  # op types the bfloat16 hint leaves in float32 (see the module docstring)
 
 
@@ -138,10 +137,12 @@ class OpenVINONet:
             fixed = FixedSize(self.net, height, width).eval()
             if not path.exists():
                 log.info("converting the network for %d x %d inputs to OpenVINO (once per size)", height, width)
-                example = torch.rand(1, 1, height, width)
-                # Traced in float32 whatever the caller's autocast: the precision is OpenVINO's hint.
+                a, b = torch.rand(1, 1, height, width), torch.rand(1, 1, height, width)
+                # Exported in float32 whatever the caller's autocast: the precision is OpenVINO's hint.
+                # torch.export traces with fake tensors: 0.46 GB at 128 px, where convert_model's own
+                # TorchScript trace took 3.6 GB (and over 9 GB at 256 px).
                 with torch.no_grad(), torch.autocast("cpu", enabled=False):
-                    model = ov.convert_model(fixed, example_input=(example, example, fixed.border_mask))
+                    model = ov.convert_model(torch.export.export(fixed, (a, b, fixed.border_mask)))
                 tmp = path.with_suffix(".tmp.xml")
                 ov.save_model(model, tmp, compress_to_fp16=False)
                 keep_float32(tmp)
