@@ -63,7 +63,8 @@ class MachineDefaults:
         return best
 
     def describe(self) -> str:
-        return (f"{self.backend} {self.precision}, {self.tile} px tiles, {self.seconds_per_mp:.0f} s/MP "
+        tile = min(self.tile, MAX_TILE.get(self.backend, self.tile))  # what the chosen backend runs
+        return (f"{self.backend} {self.precision}, {tile} px tiles, {self.seconds_per_mp:.0f} s/MP "
                 f"(measured on {self.key})")
 
 
