@@ -106,7 +106,8 @@ def onnx_child(size: int, path: str) -> None:
                           output_names=["fused"], opset_version=18, dynamo=False)
 
 
-def onnxruntime_runner(size: int, folder: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def onnxruntime_runner(net: torch.nn.Module, size: int, folder: str
+                       ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """The ONNX export run by ONNX Runtime's CPU execution provider (graph optimisations on)."""
     import onnxruntime as ort
 
@@ -118,7 +119,7 @@ def onnxruntime_runner(size: int, folder: str) -> Callable[[np.ndarray, np.ndarr
     options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    mask = np.ascontiguousarray(FixedSize(load_model().net, size, size).border_mask.numpy())
+    mask = np.ascontiguousarray(FixedSize(net, size, size).border_mask.numpy())
 
     def run(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return session.run(None, {"a": a[None, None], "b": b[None, None], "mask": mask})[0][0, 0]
@@ -189,7 +190,7 @@ def main() -> None:
         rows.append((f"{backend} {precision}", seconds, agreement(exact, out.fused)))
     if onnxruntime_available():
         with tempfile.TemporaryDirectory() as folder:
-            run = onnxruntime_runner(args.size, folder)
+            run = onnxruntime_runner(net, args.size, folder)
             run(a, b)  # warm-up
             seconds, out = timed(run, a, b)
         rows.append(("onnxruntime float32", seconds, agreement(exact, out)))

@@ -70,9 +70,11 @@ def test_openvino_is_timed_at_most_at_its_tile_cap(cache):
         return wrapped
 
     runners = {
-        ("torch", "float32"): _runner(0.05),  # 512 px tiles win for PyTorch (per output pixel, overlap counted)
-        ("torch", "bfloat16"): _runner(0.1),
-        ("openvino", "float32"): spy(_runner(0.02)),
+        # 512 px tiles win for PyTorch (per output pixel, overlap counted: 13% less time); delays large
+        # enough that a loaded machine's noise does not swap the tiles
+        ("torch", "float32"): _runner(0.5),
+        ("torch", "bfloat16"): _runner(1.0),
+        ("openvino", "float32"): spy(_runner(0.2)),
     }
     measured = calibrate(runners, torch.device("cpu"))
     assert measured.tile == 512

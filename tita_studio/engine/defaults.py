@@ -36,6 +36,11 @@ OVERLAP = 32
 CALIBRATION_VERSION = 2  # in the machine key: 2 = OpenVINO among the candidates (measured again once)
 
 
+def backend_tile(backend: str, tile: int) -> int:
+    """The tile side `backend` is timed, converted and run at when `tile` is asked (MAX_TILE caps it)."""
+    return min(tile, MAX_TILE.get(backend, tile))
+
+
 @dataclass(frozen=True)
 class MachineDefaults:
     """What runs fastest here within the agreement limit, and what was measured to decide it.
@@ -63,7 +68,7 @@ class MachineDefaults:
         return best
 
     def describe(self) -> str:
-        tile = min(self.tile, MAX_TILE.get(self.backend, self.tile))  # what the chosen backend runs
+        tile = backend_tile(self.backend, self.tile)  # what the chosen backend runs
         return (f"{self.backend} {self.precision}, {tile} px tiles, {self.seconds_per_mp:.0f} s/MP "
                 f"(measured on {self.key})")
 
@@ -199,7 +204,7 @@ def calibrate(runners: dict[tuple[str, str], Runner], device: torch.device,
     choice = ("torch", precision, per_mp[tile])
     references: dict[int, np.ndarray] = {}
     for (backend, other_precision), other in ((k, r) for k, r in runners.items() if k[0] != "torch"):
-        side = min(tile, MAX_TILE.get(backend, tile))
+        side = backend_tile(backend, tile)
         at = (a[:side, :side], b[:side, :side])
         if side not in references:
             same = side == tile and precision == "float32"

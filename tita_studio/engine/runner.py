@@ -14,7 +14,7 @@ from torch import Tensor
 
 from tita_studio.engine.allocator import keep_freed_memory
 from tita_studio.engine.backends import check_backend
-from tita_studio.engine.defaults import OPENVINO_MAX_TILE, machine_defaults
+from tita_studio.engine.defaults import backend_tile, machine_defaults
 from tita_studio.engine.device import autocast, canonical_or_auto, check_precision, resolve_device
 from tita_studio.engine.fast import FastConfig, describe, reduce, reduced_size, resize_maps, upsample_fusion
 from tita_studio.engine.quality import resolve_quality
@@ -89,9 +89,9 @@ def _uniform_for_openvino(config: EngineConfig) -> EngineConfig:
     """OpenVINO compiles per input size: its tiles are all one size (TileConfig.uniform)."""
     if config.backend != "openvino" or config.tiles is None:
         return config
-    tile = min(config.tiles.tile, OPENVINO_MAX_TILE)
+    tile = backend_tile(config.backend, config.tiles.tile)
     if tile != config.tiles.tile:
-        log.info("openvino runs tiles of at most %d px (memory); %d asked", OPENVINO_MAX_TILE, config.tiles.tile)
+        log.info("openvino runs tiles of at most %d px (memory); %d asked", tile, config.tiles.tile)
     return replace(config, tiles=replace(config.tiles, tile=tile, uniform=True))
 
 
