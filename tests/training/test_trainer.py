@@ -119,3 +119,17 @@ def test_resuming_on_other_scenes_is_refused(tmp_path: Path) -> None:
     write_holdout_file(Path(cfg.data.holdout), {"IVF": ["ivf/gen/s1"], "MEF": ["mef/gen/q0"], "MFF": ["mff/gen/m0"]})
     with pytest.raises(InputError, match="other scenes"):
         Trainer(cfg, progress=False).run()
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it(tmp_path: Path, native: bool,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # an AVX2-only CPU emulates bfloat16: a step took 8x float32 there, so auto must pick float32
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    trainer = Trainer(tiny_config(tmp_path, precision="auto"), progress=False)
+    assert trainer.precision == ("bfloat16" if native else "float32")
+    trainer.run(stop_after=1)
+    assert trainer.training_summary()["precision"] == trainer.precision
+    explicit = Trainer(tiny_config(tmp_path / "b", precision="bfloat16"), progress=False)
+    assert explicit.precision == "bfloat16"  # an explicit choice is kept whatever the CPU

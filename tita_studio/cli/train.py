@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="DIR", help="run folder (overrides run.out_dir)")
     parser.add_argument("--steps", type=int, help="total steps (overrides optim.steps)")
     parser.add_argument("--device", help="cpu, cuda, ... (overrides run.device)")
-    parser.add_argument("--precision", choices=("float32", "bfloat16"), help="overrides run.precision")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
+                        help="overrides run.precision (auto: bfloat16 where the hardware computes it, else float32)")
     parser.add_argument("--threads", type=int, help="torch threads (overrides run.threads)")
     parser.add_argument("--export", metavar="PATH", help="also write the final EMA weights here")
     parser.add_argument("--write-holdout", action="store_true",

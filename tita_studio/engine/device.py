@@ -60,6 +60,24 @@ def check_precision(precision: str, device: torch.device) -> str:
     return name
 
 
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether this device computes bfloat16 in hardware. Without it (an AVX2-only CPU) PyTorch emulates
+    bfloat16, and a training step took 8x its float32 time (AMD EPYC, benchmarks/bench_train.py)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    return False
+
+
+def training_precision(precision: str, device: torch.device) -> str:
+    """A training run's autocast precision: "auto" is bfloat16 where the hardware has it (half the
+    activation memory; on an AVX512-BF16 Xeon a step cost the same as float32), float32 elsewhere."""
+    if str(precision).strip().lower() == "auto":
+        return "bfloat16" if native_bfloat16(device) else "float32"
+    return check_precision(precision, device)
+
+
 @contextlib.contextmanager
 def autocast(device: torch.device, precision: str) -> Iterator[None]:
     """Autocast to the chosen reduced precision; a no-op for float32."""

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tita_studio.engine.device import canonical_precision
+from tita_studio.engine.device import canonical_or_auto
 from tita_studio.errors import InputError
 from tita_studio.model.config import TITAConfig
 from tita_studio.toml_file import read_toml
@@ -131,7 +131,7 @@ class RunConfig:
     out_dir: str = "runs/tita-studio"
     seed: int = 0
     device: str = "cpu"
-    precision: str = "bfloat16"  # autocast for the network ("float32" or "bfloat16"); losses stay float32
+    precision: str = "auto"  # network autocast: float32, bfloat16, or auto (bfloat16 only in hardware); losses float32
     threads: int = 0  # torch intra-op threads (0: all cores torch sees)
     ema_decay: float = 0.999
     checkpoint_every: int = 250
@@ -173,8 +173,8 @@ def check(cfg: TrainConfig) -> None:
         problems.append("optim.steps and optim.lr must be positive")
     if cfg.famo.mode not in ("famo", "equal"):
         problems.append("famo.mode must be 'famo' or 'equal'")
-    if cfg.run.precision not in ("float32", "bfloat16"):
-        problems.append("run.precision must be float32 or bfloat16 (float16 would need loss scaling)")
+    if cfg.run.precision not in ("auto", "float32", "bfloat16"):
+        problems.append("run.precision must be auto, float32 or bfloat16 (float16 would need loss scaling)")
     if not 0.0 <= cfg.run.ema_decay < 1.0:
         problems.append("run.ema_decay must be in [0, 1)")
     if cfg.run.checkpoint_every < 1 or cfg.run.log_every < 1:
@@ -237,7 +237,7 @@ def config_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Trai
             sections[f.name] = _build(TITAConfig, {**defaults.model.to_dict(), **table}, "model")
         else:
             sections[f.name] = _build(type(getattr(defaults, f.name)), table, f.name)
-    sections["run"] = replace(sections["run"], precision=canonical_precision(sections["run"].precision))
+    sections["run"] = replace(sections["run"], precision=canonical_or_auto(sections["run"].precision))
     cfg = TrainConfig(**sections)
     if base_dir is not None:
         cfg = resolve_paths(cfg, base_dir)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from tita_studio.atomic import atomic_save
-from tita_studio.engine.device import autocast, resolve_device
+from tita_studio.engine.device import autocast, resolve_device, training_precision
 from tita_studio.errors import InputError
 from tita_studio.model.tita import TITA
 from tita_studio.model.weights import save_weights
@@ -165,6 +165,7 @@ class Trainer:
         if cfg.run.threads > 0:
             torch.set_num_threads(cfg.run.threads)
         self.device = resolve_device(cfg.run.device)
+        self.precision = training_precision(cfg.run.precision, self.device)
         self.run_dir = Path(cfg.run.out_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.run.seed)
@@ -232,7 +233,7 @@ class Trainer:
         marks = [self._clock()]
         a, b = batch.a.to(self.device), batch.b.to(self.device)
         self.data.sampler.teach = distill_weight(self.cfg.distill, self.step + 1) > 0  # for the next batch
-        precision = self.cfg.run.precision
+        precision = self.precision
         replay = _torch_rng(self.device) if self.balancer.needs_recompute else None
         weights = self.balancer.weights()
         lr = float(self.opt.param_groups[0]["lr"])
@@ -282,7 +283,7 @@ class Trainer:
         for i in range(0, len(held.a), chunk):
             part = Batch(held.a[i : i + chunk], held.b[i : i + chunk], held.task[i : i + chunk])
             a, b = part.a.to(self.device), part.b.to(self.device)
-            with autocast(self.device, self.cfg.run.precision):
+            with autocast(self.device, self.precision):
                 fused = net(a, b)
             totals.append(fusion_loss(a, b, fused, part.task.to(self.device) == self.mef).total.cpu())
         net.train(was_training)
@@ -397,7 +398,7 @@ class Trainer:
             "wall_time_s": round(self.wall, 1),
             "hardware": {"device": str(self.device), "cpu": platform.processor() or platform.machine(),
                          "threads": torch.get_num_threads(), "torch": torch.__version__},
-            "precision": self.cfg.run.precision,
+            "precision": self.precision,
             "data": self.data.summary,
             "optim": _flat(self.cfg.to_dict()["optim"]),
             "balancing": self.cfg.famo.mode,
