@@ -1,0 +1,29 @@
+#!/bin/sh
+# Keep training runs in git, so that they survive a new machine (runs/ does not): for each run folder
+# named, copy what a resume or the model card needs into checkpoints/NAME and commit that folder alone.
+#   sh configs/keep_runs.sh recipe-supervised recipe-distill
+# A finished run keeps its EMA weights, logs and curves, and drops its checkpoint; an unfinished one keeps
+# checkpoint.pt (about 22 MB: model, EMA, Adam, FAMO, sampler and RNG states, for an exact resume).
+# Every keep of an unfinished run adds a new 22 MB blob to the history, and a session may submit at most
+# 256 MB of diffs: keep unfinished runs at most twice a session (midway and at the end), 4 arms at most.
+# configs/recipe_arms.sh restores a run from checkpoints/ when its folder in runs/ is missing.
+cd "$(dirname "$0")/.." || exit 1
+for name in "$@"; do
+    src="runs/$name" dst="checkpoints/$name"
+    if [ ! -d "$src" ]; then
+        echo "$src: no such run folder; skipped"
+        continue
+    fi
+    mkdir -p "$dst"
+    for f in train.csv eval.csv config.json curves.png; do
+        [ -f "$src/$f" ] && cp "$src/$f" "$dst/$f"
+    done
+    if [ -f "$src/tita-studio-ema.safetensors" ]; then
+        cp "$src/tita-studio-ema.safetensors" "$dst/"
+        git rm -q --cached --ignore-unmatch "$dst/checkpoint.pt" && rm -f "$dst/checkpoint.pt"
+    elif [ -f "$src/checkpoint.pt" ]; then
+        cp "$src/checkpoint.pt" "$dst/checkpoint.pt"
+    fi
+    echo "$name: kept in $dst (step $(tail -n 1 "$src/train.csv" 2>/dev/null | cut -d, -f1))"
+done
+git add checkpoints && git commit -q -m "checkpoints: keep $*" -- checkpoints && git log --oneline -1
