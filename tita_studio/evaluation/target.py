@@ -85,7 +85,7 @@ def verdict(rows: Sequence[dict[str, str]], method: str = "tita", rule: TargetRu
         mine = means[method]
         v = TaskVerdict(task, scenes, means)
         for rival in (*rule.must_beat, rule.stretch_method):
-            if rival in means:
+            if rival in means and rival != method:
                 v.wins[rival] = [m for m in METRICS if m in mine and m in means[rival]
                                  and (mine[m] > means[rival][m] if rival in rule.must_beat
                                       else mine[m] >= means[rival][m])]
@@ -95,7 +95,8 @@ def verdict(rows: Sequence[dict[str, str]], method: str = "tita", rule: TargetRu
         v.target = beats and mef_ok
         above_mertens = task != "mef" or (v.mef_ssim is not None and v.mef_ssim
                                           > means.get(rule.stretch_mef_method, {}).get(MEF_SSIM, math.inf))
-        v.stretch = len(v.wins.get(rule.stretch_method, [])) >= rule.wins_needed and above_mertens
+        at_least = method == rule.stretch_method or len(v.wins.get(rule.stretch_method, [])) >= rule.wins_needed
+        v.stretch = at_least and above_mertens
         out.append(v)
     return out
 
@@ -110,7 +111,8 @@ def describe(verdicts: Sequence[TaskVerdict], method: str = "tita", rule: Target
         for name, per in v.means.items():
             cells = [f"{per[c]:.4g}" if c in per else "" for c in cols]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        wins = "; ".join(f"beats {r} on {len(w)} ({', '.join(w) or 'none'})" for r, w in v.wins.items())
+        wins = "; ".join(f"{'beats' if r in rule.must_beat else 'at least'} {r} on {len(w)} ({', '.join(w) or 'none'})"
+                         for r, w in v.wins.items())
         floor = f"; MEF-SSIM {v.mef_ssim:.4f} (target >= {rule.mef_ssim_floor})" if v.task == "mef" else ""
         lines += ["", f"{method}: {wins}{floor}: target {'MET' if v.target else 'not met'}, "
                       f"stretch {'met' if v.stretch else 'not met'}", ""]
