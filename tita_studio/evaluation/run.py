@@ -230,13 +230,20 @@ def _options(dataset: Dataset, item: EvalItem, method: str, cfg: EvaluationConfi
     return FuseOptions(method=method, kind=kind, align=align, resize=dataset.task in cfg.resize_tasks)
 
 
+def result_key(dataset: Dataset, item: EvalItem, method: str, cfg: EvaluationConfig, model_digest: str | None
+               ) -> str:
+    """The cache key of one method's fusion of one item: what the evaluation stores, and what a contact
+    sheet (evaluation.contact) looks up to show the very image that was scored."""
+    parameters = {"method": PARAMETERS.get(method, {}), "fuse": asdict(_options(dataset, item, method, cfg))}
+    if method == TITA_METHOD:
+        parameters["engine"] = {"precision": cfg.engine.precision, "tile": cfg.engine.tiles.tile}
+    return entry_key(item.sources, method, parameters, model_digest if method == TITA_METHOD else None)
+
+
 def _evaluate_one(dataset: Dataset, item: EvalItem, method: str, requested: list[str] | None, convention: str,
                   cfg: EvaluationConfig, cache: ResultCache, tita: _Tita | None, notes: list[str]) -> Row | None:
     options = _options(dataset, item, method, cfg)
-    parameters = {"method": PARAMETERS.get(method, {}), "fuse": asdict(options)}
-    if method == TITA_METHOD:
-        parameters["engine"] = {"precision": cfg.engine.precision, "tile": cfg.engine.tiles.tile}
-    key = entry_key(item.sources, method, parameters, tita.digest if method == TITA_METHOD and tita else None)
+    key = result_key(dataset, item, method, cfg, tita.digest if tita else None)
     wanted = metrics_for(len(item.sources), dataset.task, requested, convention, cfg)
     cached = cache.load(key)
     reused = cached is not None
