@@ -65,8 +65,9 @@ def native_bfloat16(device: torch.device) -> bool:
     bfloat16, and a training step took 8x its float32 time (AMD EPYC, benchmarks/bench_train.py)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    if device.type == "cpu":  # torch.cpu's probes are private: a torch without them counts as no support
+        probes = (getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+        return any(bool(probe()) for probe in probes if probe is not None)
     return False
 
 
