@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tita_studio.errors import InputError
-from tita_studio.evaluation.contact import SheetLayout, contact_sheet
+from tita_studio.evaluation.contact import SheetLayout, contact_sheet, parse_box
 from tita_studio.evaluation.run import evaluate
 from tita_studio.pipeline.reading import read_image
 
@@ -51,3 +51,23 @@ def test_a_method_that_was_not_evaluated_is_refused_with_what_to_run(evaluated: 
         contact_sheet(evaluated, DATASETS, SCENES[:1], ["mertens"])
     with pytest.raises(InputError, match="no such scene"):
         contact_sheet(evaluated, DATASETS, ["ivf/vifb/nowhere"], ["gff"])
+
+
+def test_a_detail_box_adds_a_row_of_the_same_pixels_of_every_column(evaluated: Path) -> None:
+    layout = SheetLayout(tile_height=100)
+    box = parse_box("10,20,50,80")
+    sheet = contact_sheet(evaluated, DATASETS, SCENES[:1], ["gff"], layout=layout, details={SCENES[0]: box})
+    assert sheet.shape[0] == 2 * (layout.label_height + layout.tile_height) + layout.gap
+    # the first detail tile is the visible frame's box, enlarged: compare it with the source itself
+    a = read_image(DATASETS / "ivf/vifb/A/carLight.jpg").pixels
+    crop = cv2.resize(a[10:60, 20:100], (160, 100), interpolation=cv2.INTER_AREA)
+    top = layout.label_height + layout.tile_height + layout.gap + layout.label_height
+    first = sheet[top:top + 100]
+    left = int(np.argmax(~np.all(first == 1.0, axis=(0, 2))))
+    tile = first[:, left:left + 160]
+    assert np.abs(tile - (crop if crop.ndim == 3 else crop[..., None])).mean() < 0.02
+    with pytest.raises(InputError, match="outside"):
+        contact_sheet(evaluated, DATASETS, SCENES[:1], ["gff"], details={SCENES[0]: (0, 0, 5000, 10)})
+    for bad in ("1,2,3", "0,0,-1,5", "a,b,c,d"):
+        with pytest.raises(InputError, match="detail box"):
+            parse_box(bad)

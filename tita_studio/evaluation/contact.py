@@ -7,7 +7,7 @@ fused again, so a missing image means that scene or method was not evaluated the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,13 +57,36 @@ def _tile(image: np.ndarray, label: str, width: int, layout: SheetLayout) -> np.
     return tile
 
 
+Box = tuple[int, int, int, int]  # top, left, height, width in source pixels
+
+
+def parse_box(text: str) -> Box:
+    """"TOP,LEFT,HEIGHT,WIDTH" in pixels, as the command line takes a detail box."""
+    try:
+        top, left, height, width = (int(v) for v in text.split(","))
+    except ValueError as exc:
+        raise InputError(f"detail box {text!r}: expected TOP,LEFT,HEIGHT,WIDTH in pixels") from exc
+    if min(top, left) < 0 or min(height, width) < 1:
+        raise InputError(f"detail box {text!r}: needs TOP, LEFT >= 0 and a positive HEIGHT and WIDTH")
+    return top, left, height, width
+
+
+def _crop(image: np.ndarray, box: Box, scene: str) -> np.ndarray:
+    top, left, height, width = box
+    if top + height > image.shape[0] or left + width > image.shape[1]:
+        raise InputError(f"{scene}: detail box {box} lies outside its {image.shape[1]}x{image.shape[0]} image")
+    return image[top:top + height, left:left + width]
+
+
 def contact_sheet(out: str | Path, datasets_root: str | Path, scenes: Sequence[str], methods: Sequence[str],
                   model: str | Path | None = None, config: EvaluationConfig | None = None,
-                  layout: SheetLayout = SheetLayout()) -> np.ndarray:
+                  layout: SheetLayout = SheetLayout(), details: Mapping[str, Box] | None = None) -> np.ndarray:
     """RGB float32 sheet: one row per scene id (FOLDER/NAME), its first and last source, then `methods`.
 
     `out` is the evaluation's output folder and `model` the weights it ran tita with (needed to find
     tita's images). A scene or method the evaluation has no image of is refused with what to run.
+    `details` maps a scene id to a box: that scene gets a second row, the same box of every column
+    enlarged to the tile height, where halos, noise and soft detail show.
     """
     cfg = config or EvaluationConfig()
     cache = ResultCache(Path(out) / cfg.cache_dir)
@@ -85,6 +108,8 @@ def contact_sheet(out: str | Path, datasets_root: str | Path, scenes: Sequence[s
                                  + (" --model MODEL (the same weights)" if method == TITA_METHOD else ""))
             row.append((found[1], method))
         rows.append(row)
+        if details and text in details:
+            rows.append([(_crop(img, details[text], text), f"{label} (detail)") for img, label in row])
     if not rows:
         raise InputError("no scenes given for the contact sheet")
     widths = [max(round(row[col][0].shape[1] * layout.tile_height / row[col][0].shape[0]) for row in rows)
