@@ -119,6 +119,16 @@ def test_info_names_the_device(capsys):
     assert "device" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("native", [False, True])
+def test_info_says_what_training_precision_auto_picks(capsys, monkeypatch, native: bool):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert main(["info", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert f"precision auto = {'bfloat16' if native else 'float32'} here" in out
+    assert ("in hardware" in out) == native and ("emulated" in out) == (not native)
+
+
 def _ivf_folders() -> list[str]:
     root = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "ivf"
     return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []

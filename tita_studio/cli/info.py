@@ -10,7 +10,7 @@ import torch
 from tita_studio import __version__
 from tita_studio.engine.backends import openvino_available
 from tita_studio.engine.defaults import load_defaults, machine_defaults
-from tita_studio.engine.device import resolve_device
+from tita_studio.engine.device import native_bfloat16, resolve_device, training_precision
 from tita_studio.engine.quality import FAST_ABOVE_PIXELS
 from tita_studio.model import TITA, TITAConfig
 from tita_studio.model.loader import load_model
@@ -33,8 +33,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"python      {platform.python_version()} ({platform.machine()})")
     print(f"torch       {torch.__version__}, {torch.get_num_threads()} CPU threads")
     print(f"device      {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
-    precision = "bfloat16" if device.type == "cpu" else "float16"
-    print(f"precision   float32 (reduced: {precision} available)")
+    reduced = "bfloat16" if device.type == "cpu" else "float16"
+    hardware = "in hardware" if device.type != "cpu" or native_bfloat16(device) else "emulated, several times slower"
+    print(f"precision   float32 (reduced: {reduced}, {hardware})")
+    print(f"training    precision auto = {training_precision('auto', device)} here (run.precision in a config)")
     measured = load_defaults(device)
     if args.calibrate:
         net = load_model(DEFAULT_WEIGHTS).net if DEFAULT_WEIGHTS.exists() else TITA(TITAConfig())
