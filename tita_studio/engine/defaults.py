@@ -21,6 +21,7 @@ import platformdirs
 import torch
 
 from tita_studio.atomic import atomic_write
+from tita_studio.engine.allocator import keep_freed_memory
 from tita_studio.engine.backends import openvino_available
 from tita_studio.engine.device import autocast, resolve_device
 
@@ -33,7 +34,9 @@ TILE_CANDIDATES = (256, 512)  # 512 keeps a 24 MP fusion under 3 GB (docs/model.
 OPENVINO_MAX_TILE = 256  # OpenVINO's memory grows with the whole tile (see candidate_runners)
 MAX_TILE = {"openvino": OPENVINO_MAX_TILE}  # the largest tile a backend is timed (so converted) and run at
 OVERLAP = 32
-CALIBRATION_VERSION = 2  # in the machine key: 2 = OpenVINO among the candidates (measured again once)
+# in the machine key, so machines measure again once: 2 = OpenVINO among the candidates; 3 = PyTorch timed as
+# the engine runs it (allocator tuned, warmed at the timed size)
+CALIBRATION_VERSION = 3
 
 
 def backend_tile(backend: str, tile: int) -> int:
@@ -140,13 +143,12 @@ def _psnr(ref: np.ndarray, test: np.ndarray) -> float:
 Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def _timed(run: Runner, a: np.ndarray, b: np.ndarray, warm_same_size: bool = False) -> tuple[float, np.ndarray]:
-    """Seconds of one run after a warm-up (kernels chosen, memory pools filled; for OpenVINO, the model for
-    this size converted and compiled, which happens once per size and machine)."""
-    if warm_same_size:
-        run(a, b)
-    else:
-        run(a[:64, :64], b[:64, :64])
+def _timed(run: Runner, a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
+    """Seconds of one run after a warm-up run of the same size, as the engine runs every tile but its first:
+    kernels chosen and memory pools filled (for OpenVINO, the model for this size converted and compiled,
+    once per size and machine). Warmed at 64 px only, a 512 px PyTorch pass on a 2-core EPYC took 1.8x its
+    warm time with the allocator tuned (benchmarks/calibration_warmup.py)."""
+    run(a, b)
     start = time.perf_counter()
     out = run(a, b)
     return time.perf_counter() - start, out
@@ -167,6 +169,7 @@ def calibrate(runners: dict[tuple[str, str], Runner], device: torch.device,
         if progress:
             progress(text)
 
+    keep_freed_memory()  # the engine tunes the allocator before its first fusion: time what it will run
     a, b = calibration_pair(max(TILE_CANDIDATES))
     measured: dict[str, float] = {}
 
@@ -210,7 +213,7 @@ def calibrate(runners: dict[tuple[str, str], Runner], device: torch.device,
             same = side == tile and precision == "float32"
             references[side] = outputs[tile] if same else runners[("torch", "float32")](*at)
         say(f"timing {backend} {other_precision} at {side} px (converted once)")
-        seconds, out = _timed(other, *at, warm_same_size=True)
+        seconds, out = _timed(other, *at)
         speed = seconds / ((side - OVERLAP) ** 2 / 1e6)
         if record(backend, other_precision, side, seconds, out, references[side]) and speed < choice[2]:
             choice = (backend, other_precision, speed)
