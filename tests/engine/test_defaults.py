@@ -98,7 +98,7 @@ def test_openvino_is_a_candidate_for_the_studio_variant_on_the_cpu(monkeypatch):
 
 def test_every_candidate_is_timed_after_a_warm_up_of_the_same_size(cache, monkeypatch):
     """A first pass at a new size pays for kernel choice and fresh memory (on a 2-core EPYC a 512 px pass took
-    1.9x its warm time); the engine runs many tiles of one size, so only warm passes may decide."""
+    1.77x its warm time); the engine runs many tiles of one size, so only warm passes may decide."""
     tuned: list[bool] = []
     monkeypatch.setattr(defaults, "keep_freed_memory", lambda: tuned.append(True) or True)
 
