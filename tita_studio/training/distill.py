@@ -26,6 +26,7 @@ import numpy as np
 
 from tita_studio.atomic import atomic_save
 from tita_studio.baselines import BASELINES
+from tita_studio.evaluation.target import METRICS as TARGET_METRICS
 from tita_studio.training.config import TASKS, DistillConfig
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class TeacherCache:
 
 
 # ---- choosing the teacher -------------------------------------------------------------------------
-RANK_METRICS = ("MI", "FMI", "Qabf", "VIF")
+RANK_METRICS = TARGET_METRICS  # the four the issue-13 target judges (evaluation.target)
 
 
 def rank_methods(pairs: Sequence[tuple[str, np.ndarray, np.ndarray]], methods: Sequence[str],
