@@ -12,7 +12,9 @@ import torch
 from tests.training.conftest import tiny_config, write_holdout_file
 from tita_studio.cli.main import main
 from tita_studio.errors import InputError
-from tita_studio.model.weights import load_weights
+from tita_studio.model.config import TITAConfig
+from tita_studio.model.tita import TITA
+from tita_studio.model.weights import load_weights, save_weights
 from tita_studio.training.config import TrainConfig
 from tita_studio.training.trainer import CHECKPOINT, STEP_PHASES, WEIGHTS, Trainer, WarmupCosine
 
@@ -133,3 +135,29 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it(tmp_path: Pat
     assert trainer.training_summary()["precision"] == trainer.precision
     explicit = Trainer(tiny_config(tmp_path / "b", precision="bfloat16"), progress=False)
     assert explicit.precision == "bfloat16"  # an explicit choice is kept whatever the CPU
+
+
+def test_a_warm_start_begins_at_the_given_weights_and_survives_a_resume(tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path)
+    donor = Trainer(replace(cfg, run=replace(cfg.run, out_dir=str(tmp_path / "donor"))), progress=False).run()
+    warm = replace(cfg, run=replace(cfg.run, out_dir=str(tmp_path / "warm"), init=str(donor.weights_path)))
+    trainer = Trainer(warm, progress=False)
+    trainer.run(stop_after=0)  # step 0: the donor's weights, in the network and in its EMA
+    donor_net, _ = load_weights(donor.weights_path)
+    for k, v in donor_net.state_dict().items():
+        assert torch.equal(trainer.net.state_dict()[k], v) and torch.equal(trainer.ema.net.state_dict()[k], v), k
+    trainer.run(stop_after=4)
+    donor.weights_path.unlink()  # the checkpoint carries the run on: the init file is needed at step 0 only
+    resumed = Trainer(warm, progress=False)
+    result = resumed.run()
+    _, info = load_weights(result.weights_path)
+    assert info.training["init"]["file"] == WEIGHTS and info.training["init"]["steps"] == cfg.optim.steps
+    assert len(info.training["init"]["sha256"]) == 64
+
+
+def test_a_warm_start_from_another_variant_is_refused(tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path)
+    official = tmp_path / "official.safetensors"
+    save_weights(TITA(TITAConfig(variant="official")), official, trained=False)
+    with pytest.raises(InputError, match=r"run\.init: .*official variant"):
+        Trainer(replace(cfg, run=replace(cfg.run, init=str(official))), progress=False).run()

@@ -138,6 +138,7 @@ class RunConfig:
     log_every: int = 1  # CSV row every N steps
     plot_every: int = 250
     export: str = ""  # also copy the final EMA weights here (e.g. models/tita-studio.safetensors)
+    init: str = ""  # start from these weights (same variant) instead of random ones; "": from scratch
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,8 @@ def resolve_paths(cfg: TrainConfig, base_dir: Path) -> TrainConfig:
     data = replace(cfg.data, root=absolute(cfg.data.root), holdout=absolute(cfg.data.holdout),
                    holdout_extra=tuple(absolute(p) for p in cfg.data.holdout_extra),
                    align_cache=absolute(cfg.data.align_cache))
-    run = replace(cfg.run, out_dir=absolute(cfg.run.out_dir), export=absolute(cfg.run.export))
+    run = replace(cfg.run, out_dir=absolute(cfg.run.out_dir), export=absolute(cfg.run.export),
+                  init=absolute(cfg.run.init))
     distill = replace(cfg.distill, cache=absolute(cfg.distill.cache))
     return replace(cfg, data=data, run=run, distill=distill)
 

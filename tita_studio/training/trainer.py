@@ -26,9 +26,10 @@ import torch
 
 from tita_studio.atomic import atomic_save
 from tita_studio.engine.device import autocast, resolve_device, training_precision
-from tita_studio.errors import InputError
+from tita_studio.errors import InputError, ModelFileError
+from tita_studio.evaluation.cache import file_digest
 from tita_studio.model.tita import TITA
-from tita_studio.model.weights import save_weights
+from tita_studio.model.weights import load_weights, save_weights
 from tita_studio.training.config import TrainConfig
 from tita_studio.training.data import Batch, TrainingData, build_data
 from tita_studio.training.distill import distill_weight
@@ -47,6 +48,7 @@ _RESUMABLE_CHANGES = {
     "eval.every", "data.load_threads", "run.out_dir", "data.root", "data.holdout", "data.holdout_extra",
     "data.align_cache", "distill.cache",
     "data.align",  # which scenes are registered is in the data digest, checked separately
+    "run.init",  # read at step 0 only; the checkpoint holds its digest (the file may move or go)
 }
 
 
@@ -188,6 +190,18 @@ class Trainer:
         self.balancer: Balancer = make_balancer(len(self.tasks), cfg.famo)
         self.step = 0
         self.wall = 0.0
+        self.init: dict[str, Any] = {}  # the weights the run started from, when not random (run.init)
+
+    def start_from(self, path: Path) -> None:
+        """Load step-0 weights into the network and its EMA: a warm start that keeps the steps already paid for."""
+        try:
+            net, info = load_weights(path, self.cfg.model.variant)
+        except ModelFileError as exc:
+            raise InputError(f"run.init: {exc}") from exc
+        self.net.load_state_dict(net.state_dict())
+        self.ema.net.load_state_dict(net.state_dict())
+        self.init = {"file": path.name, "sha256": file_digest(path), "steps": info.training.get("steps", 0)}
+        log.info("started from %s (%s steps)", path, self.init["steps"])
 
     # ---- one step ---------------------------------------------------------------------------
     def _task_losses(self, batch: Batch, fused: torch.Tensor) -> torch.Tensor:
@@ -310,6 +324,7 @@ class Trainer:
             "sampler": self.data.sampler.state_dict(),
             "rng": _rng_state(self.device),
             "data": self.data.sampler.digest(),
+            "init": self.init,
         }
         atomic_save(self.checkpoint_path, lambda handle: torch.save(state, handle))  # a kill keeps the last one
         return self.checkpoint_path
@@ -350,6 +365,7 @@ class Trainer:
         self.data.sampler.load_state_dict(state["sampler"])
         _set_rng_state(state["rng"], self.device)
         self.step, self.wall = int(state["step"]), float(state["wall"])
+        self.init = dict(state.get("init", {}))
 
     # ---- logs -------------------------------------------------------------------------------
     def _log_row(self, name: str, header: list[str], row: list[Any]) -> None:
@@ -405,6 +421,7 @@ class Trainer:
             "ema_decay": self.cfg.run.ema_decay,
             "drop_path": self.cfg.model.drop_path,
             "seed": self.cfg.run.seed,
+            "init": self.init,
             "final_train_loss_last100": final,
             "final_weights": dict(zip(self.tasks, self.balancer.weights().tolist(), strict=True)),
         }
@@ -424,6 +441,8 @@ class Trainer:
             log.info("resumed from %s at step %d", self.checkpoint_path, self.step)
         elif self.checkpoint_path.is_file():
             raise InputError(f"{self.run_dir} already holds a run; resume it or choose another run.out_dir")
+        elif self.cfg.run.init:
+            self.start_from(Path(self.cfg.run.init))
         for name in ("train.csv", "eval.csv"):
             _truncate_log(self.run_dir / name, self.step)
         (self.run_dir / "config.json").write_text(json.dumps(self.cfg.to_dict(), indent=2) + "\n")
