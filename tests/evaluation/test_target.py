@@ -47,6 +47,21 @@ def test_brackets_need_the_mef_ssim_floor(results: list[dict[str, str]]) -> None
     assert "**MEF** (1 held-out scenes)" in text and "MEF-SSIM" in text
 
 
+@needs_data
+def test_the_bracket_reading_leaves_out_mi_and_fmi_only(results: list[dict[str, str]]) -> None:
+    mertens = {v.task: v for v in verdict(results, "mertens")}
+    mef = mertens["mef"]
+    # on this real bracket Mertens loses MI and FMI to the average, so it fails the rule as written, and wins
+    # Qabf and VIF over both with MEF-SSIM above the floor, so it meets the bracket reading
+    assert {"MI", "FMI"}.isdisjoint(mef.wins["average"]) and not mef.target
+    assert mef.bracket_reading
+    assert not {v.task: v for v in verdict(results, "average")}["mef"].bracket_reading  # never beats itself
+    # an unreachable floor fails the reading as it fails the target; other tasks have no reading
+    assert not {v.task: v for v in verdict(results, "mertens", TargetRule(mef_ssim_floor=1.01))}["mef"].bracket_reading
+    assert {v.task: v for v in verdict(results, "gff")}["ivf"].bracket_reading is None
+    assert "bracket reading (Qabf and VIF over both, MEF-SSIM floor)" in describe(list(mertens.values()), "mertens")
+
+
 def test_a_missing_results_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such results file"):
         read_results([tmp_path / "nowhere.csv"])
