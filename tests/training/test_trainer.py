@@ -161,3 +161,22 @@ def test_a_warm_start_from_another_variant_is_refused(tmp_path: Path) -> None:
     save_weights(TITA(TITAConfig(variant="official")), official, trained=False)
     with pytest.raises(InputError, match=r"run\.init: .*official variant"):
         Trainer(replace(cfg, run=replace(cfg.run, init=str(official))), progress=False).run()
+
+
+def test_milestones_keep_the_ema_weights_part_way(tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path)
+    cfg = replace(cfg, run=replace(cfg.run, milestones_every=3))
+    trainer = Trainer(cfg, progress=False)
+    trainer.run(stop_after=5)  # killed at step 5: milestone 3 written, checkpoint at 4
+    result = Trainer(cfg, progress=False).run()  # resumed from step 4: milestone 6, then the final weights
+    whole = Trainer(replace(cfg, run=replace(cfg.run, out_dir=str(tmp_path / "whole"), milestones_every=0)),
+                    progress=False)
+    whole.run(stop_after=3)
+    at_three = whole.ema.net.state_dict()
+    milestones = sorted(p.name for p in Path(cfg.run.out_dir).glob("tita-studio-ema-step*.safetensors"))
+    assert milestones == [f"tita-studio-ema-step{s}.safetensors" for s in range(3, cfg.optim.steps, 3)]
+    net, info = load_weights(Path(cfg.run.out_dir) / milestones[0])
+    assert info.trained and info.training["steps"] == 3
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, at_three[k]), k
+    assert result.weights_path is not None and result.weights_path.name == WEIGHTS

@@ -138,6 +138,7 @@ class RunConfig:
     log_every: int = 1  # CSV row every N steps
     plot_every: int = 250
     export: str = ""  # also copy the final EMA weights here (e.g. models/tita-studio.safetensors)
+    milestones_every: int = 0  # also keep the EMA weights every N steps (tita-studio-ema-stepN.safetensors)
     init: str = ""  # start from these weights (same variant) instead of random ones; "": from scratch
 
 
@@ -178,8 +179,8 @@ def check(cfg: TrainConfig) -> None:
         problems.append("run.precision must be auto, float32 or bfloat16 (float16 would need loss scaling)")
     if not 0.0 <= cfg.run.ema_decay < 1.0:
         problems.append("run.ema_decay must be in [0, 1)")
-    if cfg.run.checkpoint_every < 1 or cfg.run.log_every < 1:
-        problems.append("run.checkpoint_every and run.log_every must be at least 1")
+    if cfg.run.checkpoint_every < 1 or cfg.run.log_every < 1 or cfg.run.milestones_every < 0:
+        problems.append("run.checkpoint_every and run.log_every must be at least 1, run.milestones_every at least 0")
     syn = cfg.data.synthetic_mff
     if not 0.0 <= syn.fraction <= 1.0 or not 0.0 < syn.sigma_min <= syn.sigma_max:
         problems.append("data.synthetic_mff: fraction in [0, 1] and 0 < sigma_min <= sigma_max")

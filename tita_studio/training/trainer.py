@@ -42,12 +42,14 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 STEP_PHASES = ("forward", "loss", "backward", "optimiser", "recompute")  # StepResult.phases, in step order
 WEIGHTS = "tita-studio-ema.safetensors"
+MILESTONE = "tita-studio-ema-step{step}.safetensors"  # run.milestones_every: the EMA weights part-way
 # Config keys that may change between a run and its resume without changing what is computed.
 _RESUMABLE_CHANGES = {
     "optim.steps", "run.threads", "run.export", "run.checkpoint_every", "run.log_every", "run.plot_every",
     "eval.every", "data.load_threads", "run.out_dir", "data.root", "data.holdout", "data.holdout_extra",
     "data.align_cache", "distill.cache",
     "data.align",  # which scenes are registered is in the data digest, checked separately
+    "run.milestones_every",
     "run.init",  # read at step 0 only; the checkpoint holds its digest (the file may move or go)
 }
 
@@ -465,6 +467,9 @@ class Trainer:
                     self._log_eval(ema, live)
             if self.step % cfg.checkpoint_every == 0 or self.step == total:
                 self.save_checkpoint()
+            if cfg.milestones_every and self.step % cfg.milestones_every == 0 and self.step < total:
+                save_weights(self.ema.net, self.run_dir / MILESTONE.format(step=self.step), trained=True,
+                             training=self.training_summary())
             if cfg.plot_every and (self.step % cfg.plot_every == 0 or self.step == total):
                 plot_curves(self.run_dir / "train.csv", self.run_dir / "eval.csv", self.run_dir / "curves.png",
                             self.tasks)
