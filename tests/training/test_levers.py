@@ -287,6 +287,19 @@ def test_recipe_arm_configs_share_the_schedule_and_the_held_out_lists() -> None:
     assert not base.distill.enabled and base.loss == LossConfig() and not base.data.synthetic_mef.enabled
 
 
+
+def test_long_run_continues_the_shipped_weights_on_the_recipe_all_levers_and_held_out_lists() -> None:
+    from tita_studio.model.weights import read_info
+    from tita_studio.training.config import load_config
+
+    configs = PROJECT_ROOT / "configs"
+    long_run, arm = load_config(configs / "train_studio_6000.toml"), load_config(configs / "recipe_all.toml")
+    assert long_run.data == arm.data and long_run.loss == arm.loss and long_run.eval.folders == arm.eval.folders
+    assert long_run.distill == replace(arm.distill, until=2000) and long_run.optim.steps >= 6000
+    assert long_run.run.milestones_every > 0 and Path(long_run.run.init).is_file()
+    shipped = read_info(Path(long_run.run.init)).training["data"]["folders"]
+    assert set(shipped) <= set(long_run.data.folders)
+
 def test_data_digest_marks_registered_scenes_and_keeps_old_digests() -> None:
     import hashlib
 
