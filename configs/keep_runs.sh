@@ -14,6 +14,10 @@ for name in "$@"; do
         echo "$src: no such run folder; skipped"
         continue
     fi
+    if [ ! -f "$src/tita-studio-ema.safetensors" ] && [ ! -f "$src/checkpoint.pt" ]; then
+        echo "$src: no checkpoint yet (run.checkpoint_every); skipped"
+        continue
+    fi
     mkdir -p "$dst"
     for f in train.csv eval.csv config.json curves.png; do
         [ -f "$src/$f" ] && cp "$src/$f" "$dst/$f"
@@ -24,6 +28,11 @@ for name in "$@"; do
     elif [ -f "$src/checkpoint.pt" ]; then
         cp "$src/checkpoint.pt" "$dst/checkpoint.pt"
     fi
-    echo "$name: kept in $dst (step $(tail -n 1 "$src/train.csv" 2>/dev/null | cut -d, -f1))"
+    what="finished: EMA weights"
+    if [ -f "$dst/checkpoint.pt" ]; then
+        what="checkpoint of step $(python -c "import sys, torch
+print(torch.load(sys.argv[1], map_location='cpu', weights_only=False)['step'])" "$dst/checkpoint.pt")"
+    fi
+    echo "$name: kept in $dst ($what)"
 done
 git add checkpoints && git commit -q -m "checkpoints: keep $*" -- checkpoints && git log --oneline -1
