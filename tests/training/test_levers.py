@@ -287,7 +287,6 @@ def test_recipe_arm_configs_share_the_schedule_and_the_held_out_lists() -> None:
     assert not base.distill.enabled and base.loss == LossConfig() and not base.data.synthetic_mef.enabled
 
 
-
 def test_long_run_continues_the_shipped_weights_on_the_recipe_all_levers_and_held_out_lists() -> None:
     from tita_studio.model.weights import read_info
     from tita_studio.training.config import load_config
@@ -299,6 +298,7 @@ def test_long_run_continues_the_shipped_weights_on_the_recipe_all_levers_and_hel
     assert long_run.run.milestones_every > 0 and Path(long_run.run.init).is_file()
     shipped = read_info(Path(long_run.run.init)).training["data"]["folders"]
     assert set(shipped) <= set(long_run.data.folders)
+
 
 def test_data_digest_marks_registered_scenes_and_keeps_old_digests() -> None:
     import hashlib
