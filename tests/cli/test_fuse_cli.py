@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +65,31 @@ def test_fuse_pairs_is_resumable(pair, tmp_path, capsys):
     assert (out / "scene.png").exists() and not (out / "broken.png").exists()
     main(args)
     assert "0 fused, 1 already done (skipped), 1 failed" in capsys.readouterr().out
+
+
+def test_a_writer_killed_mid_write_leaves_nothing_once_the_pair_is_fused_again(pair, tmp_path, capsys):
+    dir_a, dir_b, out = tmp_path / "va", tmp_path / "ir", tmp_path / "out"
+    for d, p in ((dir_a, pair[0]), (dir_b, pair[1])):
+        d.mkdir()
+        (d / "scene.png").write_bytes(p.read_bytes())
+    out.mkdir()
+    (out / "scene.png.x").write_bytes(b"another target's file")
+    other = out / ".scene.png.x.abcd1234.part"  # the temporary file of another target, "scene.png.x"
+    other.write_bytes(b"")
+    writer = subprocess.Popen([sys.executable, "-c", (  # a real writer, killed outright half-way
+        "import sys, time\n"
+        "from tita_studio.atomic import atomic_save\n"
+        "def write(handle):\n"
+        "    handle.write(b'half'); handle.flush(); print('writing', flush=True); time.sleep(60)\n"
+        f"atomic_save({str(out / 'scene.png')!r}, write)\n")], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "writing"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    assert [p.name for p in out.glob(".scene.png.*.part") if p != other]  # what SIGKILL left behind
+    assert main(["fuse", "--pairs", str(dir_a), str(dir_b), "-o", str(out), "--method", "laplacian"]) == 0
+    assert "1 fused" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == [other.name, "scene.png", "scene.png.x"]
+    assert read_image(out / "scene.png").shape == (64, 80)
 
 
 @pytest.mark.parametrize(("case", "message"), [

@@ -1,8 +1,9 @@
 """A folder of pairs fused one file each: the unit of work that a local run and a cluster run share.
 
 Two folders hold the sources of each pair under the same file stem. A pair whose output exists is
-skipped (so a stopped run resumes), each output is written atomically, and a pair that fails is
-reported with its reason while the others go on.
+skipped (so a stopped run resumes), each output is written atomically (the temporary file of an attempt
+killed mid-write is cleared when the pair is tried again), and a pair that fails is reported with its
+reason while the others go on.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tita_studio.atomic import remove_leftovers
 from tita_studio.engine.runner import FusionEngine
 from tita_studio.engine.tiling import ProgressFn
 from tita_studio.errors import InputError, TitaError
@@ -82,6 +84,7 @@ def fuse_pair(task: PairTask, settings: BatchSettings, engine: FusionEngine | No
     """Fuse one pair unless its output exists (and `force` is off); a failure is returned, not raised."""
     if task.output.exists() and not settings.write.force:
         return PairOutcome(task.index, task.name, SKIPPED)
+    remove_leftovers(task.output)  # an earlier attempt killed mid-write (a lost cluster worker)
     start = time.perf_counter()
     try:
         result, _ = fuse_files(list(task.sources), task.output, settings.options, settings.write, engine,
