@@ -5,7 +5,9 @@
 # (configs/holdout_new.toml: 5 scenes of the new data) and runs/eval/NAME-mif (the unseen MRI + CT/PET task),
 # each with results.md. The classical methods are fused once (first arm) and their results copied to the
 # other arms' caches; `baselines` as the arm name fuses only the classical methods (runs/eval/baselines-SET),
-# e.g. while the arms still train. An arm without its final weights is skipped.
+# e.g. while the arms still train. An arm without its final weights is skipped. NAME=WEIGHTS scores any
+# weights file under that name, e.g. a milestone of the long run:
+#   sh configs/recipe_eval.sh studio-step1000=runs/studio-6000/tita-studio-ema-step1000.safetensors
 cd "$(dirname "$0")/.." || exit 1
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 D=../shared/datasets
@@ -13,6 +15,9 @@ METHODS=tita,average,laplacian,mertens,gff
 mkdir -p runs/eval
 for arm in "$@"; do
     model="runs/recipe-$arm/tita-studio-ema.safetensors" methods=$METHODS
+    case $arm in
+        *=*) model=${arm#*=} arm=${arm%%=*} ;;
+    esac
     if [ "$arm" = baselines ]; then
         model="" methods=${METHODS#tita,}
     elif [ ! -f "$model" ]; then
