@@ -3,7 +3,9 @@
 # named, copy what a resume or the model card needs into checkpoints/NAME and commit that folder alone.
 #   sh configs/keep_runs.sh recipe-supervised recipe-distill
 # A finished run keeps its EMA weights, logs and curves, and drops its checkpoint; an unfinished one keeps
-# checkpoint.pt (about 22 MB: model, EMA, Adam, FAMO, sampler and RNG states, for an exact resume).
+# checkpoint.pt (about 22 MB: model, EMA, Adam, FAMO, sampler and RNG states, for an exact resume). The
+# milestone EMA weights of a long run (tita-studio-ema-stepN.safetensors, 5.5 MB each, written once) are
+# kept too, so that a milestone can be scored on another machine.
 # Every keep of an unfinished run adds a new 22 MB blob to the history, and a session may submit at most
 # 256 MB of diffs: keep unfinished runs at most twice a session (midway and at the end), 4 arms at most.
 # configs/recipe_arms.sh restores a run from checkpoints/ when its folder in runs/ is missing.
@@ -19,7 +21,8 @@ for name in "$@"; do
         continue
     fi
     mkdir -p "$dst"
-    for f in train.csv eval.csv config.json curves.png; do
+    for f in train.csv eval.csv config.json curves.png "$src"/tita-studio-ema-step*.safetensors; do
+        f=${f#"$src/"}
         [ -f "$src/$f" ] && cp "$src/$f" "$dst/$f"
     done
     if [ -f "$src/tita-studio-ema.safetensors" ]; then
