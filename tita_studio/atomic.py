@@ -31,8 +31,8 @@ def _temporary_prefix(out: Path) -> str:
     return f".{out.name}."
 
 
-def remove_leftovers(out: str | os.PathLike[str]) -> list[Path]:
-    """Delete the temporary files that killed writers of `out` left beside it; returns what it deleted.
+def remove_leftovers(out: str | os.PathLike[str]) -> None:
+    """Delete the temporary files that killed writers of `out` left beside it.
 
     Only the one writer of `out` may call this (a batch task, whose earlier attempt is dead): a writer
     that is still running would lose its temporary file.
@@ -41,11 +41,9 @@ def remove_leftovers(out: str | os.PathLike[str]) -> list[Path]:
     prefix = _temporary_prefix(out)
     pattern = glob.escape(str(out.parent / prefix)) + "*.part"
     # mkstemp's random part has no dot: ".a.png.x.<random>.part" belongs to "a.png.x", not to "a.png"
-    removed = [path for path in map(Path, glob.glob(pattern))
-               if "." not in path.name[len(prefix):-len(".part")]]
-    for path in removed:
-        path.unlink(missing_ok=True)
-    return removed
+    for path in map(Path, glob.glob(pattern)):
+        if "." not in path.name[len(prefix):-len(".part")]:
+            path.unlink(missing_ok=True)
 
 
 def atomic_save(out: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> Path:
