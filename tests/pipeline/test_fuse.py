@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 from tita_studio.engine.runner import FusionEngine
 from tita_studio.errors import InputError
 from tita_studio.model import TITA, TITAConfig
-from tita_studio.pipeline.fuse import FuseOptions, fuse_files, fuse_sources
+from tita_studio.pipeline.fuse import FuseOptions, fuse_files, fuse_sources, merge_plan
 from tita_studio.pipeline.kinds import classify
 from tita_studio.pipeline.reading import read_image
 
@@ -43,6 +44,38 @@ def test_n_source_tita_fusion_is_order_invariant(bracket, engine, strategy):
                for perm in itertools.permutations(range(3))]
     for r in results[1:]:
         np.testing.assert_array_equal(results[0], r)
+
+
+def _depths(count: int, strategy: str) -> list[int]:
+    """How many fusions each source goes through on its way to the root of the plan."""
+    plan = merge_plan(count, strategy)
+    parent = {slot: count + k for k, pair in enumerate(plan) for slot in pair}
+    depths = []
+    for source in range(count):
+        depth, slot = 0, source
+        while slot in parent:
+            depth, slot = depth + 1, parent[slot]
+        depths.append(depth)
+    return depths
+
+
+@pytest.mark.parametrize("count", range(2, 13))
+def test_tree_plan_fuses_every_source_once_and_keeps_depths_within_one(count):
+    plan = merge_plan(count, "tree")
+    used = [slot for pair in plan for slot in pair]
+    assert len(plan) == count - 1 and sorted(used) == list(range(2 * count - 2))
+    leaves = {source: [source] for source in range(count)}
+    for k, (a, b) in enumerate(plan):
+        assert max(leaves[a]) < min(leaves[b])  # A is the brighter (earlier) run of sources
+        leaves[count + k] = leaves[a] + leaves[b]
+    depths = _depths(count, "tree")
+    assert max(depths) - min(depths) <= 1 and max(depths) == math.ceil(math.log2(count))
+
+
+def test_fold_plan_lets_the_last_source_decide_half():
+    assert _depths(9, "fold") == [8, 8, 7, 6, 5, 4, 3, 2, 1]
+    with pytest.raises(InputError, match="unknown strategy"):
+        merge_plan(3, "spiral")
 
 
 def test_bracket_order_is_brightest_first_and_reference_is_middle(bracket):

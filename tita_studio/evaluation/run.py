@@ -24,7 +24,7 @@ from tita_studio.metrics import score
 from tita_studio.metrics.conventions import check_convention
 from tita_studio.metrics.registry import METRICS, default_metrics, resolve
 from tita_studio.paths import DEFAULT_WEIGHTS
-from tita_studio.pipeline.fuse import TITA_METHOD, FuseOptions, FusionResult, fuse_sources
+from tita_studio.pipeline.fuse import TITA_METHOD, FuseOptions, FusionResult, fuse_sources, merge_plan
 from tita_studio.pipeline.kinds import AUTO, KIND_OF_TASK
 from tita_studio.pipeline.reading import read_image
 
@@ -234,9 +234,11 @@ def result_key(dataset: Dataset, item: EvalItem, method: str, cfg: EvaluationCon
                ) -> str:
     """The cache key of one method's fusion of one item: what the evaluation stores, and what a contact
     sheet (evaluation.contact) looks up to show the very image that was scored."""
-    parameters = {"method": PARAMETERS.get(method, {}), "fuse": asdict(_options(dataset, item, method, cfg))}
+    options = _options(dataset, item, method, cfg)
+    parameters = {"method": PARAMETERS.get(method, {}), "fuse": asdict(options)}
     if method == TITA_METHOD:
         parameters["engine"] = {"precision": cfg.engine.precision, "tile": cfg.engine.tiles.tile}
+        parameters["pairs"] = merge_plan(len(item.sources), options.strategy)  # how N sources became pairs
     return entry_key(item.sources, method, parameters, model_digest if method == TITA_METHOD else None)
 
 

@@ -5,10 +5,11 @@ Flow: sizes matched -> kind of input (pipeline.kinds: order and reference follow
 recombined.
 
 More than two sources (TITA fuses pairs): the sources are put in a canonical order (exposure order for
-a bracket, file-name order otherwise), and fused as a balanced binary tree of neighbouring pairs, each
+a bracket, file-name order otherwise), and fused as a balanced binary tree of neighbouring runs, each
 pair with the brighter frame as A (the MEF convention TITA was trained with). A canonical order makes
-the result independent of the order the files were given in; the tree gives every frame the same
-depth, where a left fold would let the last frame decide half of the result.
+the result independent of the order the files were given in; the tree halves the run of sources at each
+level, so every frame is fused the same number of times, give or take one (`merge_plan`), where a left
+fold would let the last frame decide half of the result.
 """
 
 from __future__ import annotations
@@ -111,33 +112,55 @@ class _Steps:
         return report
 
 
+def merge_plan(count: int, strategy: str) -> list[tuple[int, int]]:
+    """The pairwise fusions that reduce `count` ordered sources to one, in the order they run.
+
+    Slots 0..count-1 are the sources; fusion k reads two slots and writes slot count + k, so the last
+    fusion is the root. "tree" splits the run of sources into halves (the brighter half one larger when
+    the count is odd) and fuses each half first: no frame sits more than one level deeper than another.
+    "fold" fuses each next source with everything fused so far.
+    """
+    if strategy not in STRATEGIES:
+        raise InputError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    plan: list[tuple[int, int]] = []
+
+    def merge(a: int, b: int) -> int:
+        plan.append((a, b))
+        return count + len(plan) - 1
+
+    if strategy == "fold":
+        slot = 0
+        for i in range(1, count):
+            slot = merge(slot, i)
+        return plan
+
+    def halves(lo: int, hi: int) -> int:
+        if hi - lo == 1:
+            return lo
+        mid = lo + (hi - lo + 1) // 2
+        return merge(halves(lo, mid), halves(mid, hi))
+
+    halves(0, count)
+    return plan
+
+
 def _fuse_lumas_tita(lumas: list[np.ndarray], engine: FusionEngine, options: FuseOptions,
                      progress: ProgressFn | None, cancel: CancelFn | None
                      ) -> tuple[np.ndarray, FusionMaps | None, int, tuple[np.ndarray, np.ndarray], str]:
     """Pairwise reduction in the given (canonical) order; maps, inputs and quality note of the last pair."""
-    pairs = len(lumas) - 1
-    steps = _Steps(progress, [1.0] * pairs)
-    done = 0
-    level = list(lumas)
-    maps, scale, root, note = None, 1, (lumas[0], lumas[1]), ""
-    while len(level) > 1:
-        if options.strategy == "fold":
-            groups = [(level[0], level[1])]
-            rest = level[2:]
-        else:
-            groups = [(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-            rest = [level[-1]] if len(level) % 2 else []
-        fused = []
-        for a, b in groups:
-            last = done == pairs - 1
-            out = engine.fuse(a, b, want_maps=options.want_maps and last, progress=steps.sub(done), cancel=cancel,
-                              quality=options.quality)
-            fused.append(np.clip(out.fused, 0.0, 1.0))
-            if last:
-                maps, scale, root, note = out.maps, out.maps_scale, (a, b), out.note
-            done += 1
-        level = fused + rest
-    return level[0], maps, scale, root, note
+    plan = merge_plan(len(lumas), options.strategy)
+    steps = _Steps(progress, [1.0] * len(plan))
+    slots = list(lumas)
+    maps, scale, note = None, 1, ""
+    for done, (i, j) in enumerate(plan):
+        last = done == len(plan) - 1
+        out = engine.fuse(slots[i], slots[j], want_maps=options.want_maps and last, progress=steps.sub(done),
+                          cancel=cancel, quality=options.quality)
+        slots.append(np.clip(out.fused, 0.0, 1.0))
+        if last:
+            maps, scale, note = out.maps, out.maps_scale, out.note
+    root = plan[-1]
+    return slots[-1], maps, scale, (slots[root[0]], slots[root[1]]), note
 
 
 def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = None,
