@@ -112,6 +112,11 @@ class _Steps:
         return report
 
 
+def _check_strategy(strategy: str) -> None:
+    if strategy not in STRATEGIES:
+        raise InputError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+
+
 def merge_plan(count: int, strategy: str) -> list[tuple[int, int]]:
     """The pairwise fusions that reduce `count` ordered sources to one, in the order they run.
 
@@ -120,8 +125,7 @@ def merge_plan(count: int, strategy: str) -> list[tuple[int, int]]:
     the count is odd) and fuses each half first: no frame sits more than one level deeper than another.
     "fold" fuses each next source with everything fused so far.
     """
-    if strategy not in STRATEGIES:
-        raise InputError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    _check_strategy(strategy)
     plan: list[tuple[int, int]] = []
 
     def merge(a: int, b: int) -> int:
@@ -150,17 +154,18 @@ def _fuse_lumas_tita(lumas: list[np.ndarray], engine: FusionEngine, options: Fus
     """Pairwise reduction in the given (canonical) order; maps, inputs and quality note of the last pair."""
     plan = merge_plan(len(lumas), options.strategy)
     steps = _Steps(progress, [1.0] * len(plan))
-    slots = list(lumas)
-    maps, scale, note = None, 1, ""
+    slots: list[np.ndarray | None] = list(lumas)
+    maps, scale, note, root = None, 1, "", (lumas[0], lumas[1])
     for done, (i, j) in enumerate(plan):
+        a, b = slots[i], slots[j]
+        slots[i] = slots[j] = None  # each slot is read once: full-resolution intermediates go as soon as used
         last = done == len(plan) - 1
-        out = engine.fuse(slots[i], slots[j], want_maps=options.want_maps and last, progress=steps.sub(done),
+        out = engine.fuse(a, b, want_maps=options.want_maps and last, progress=steps.sub(done),
                           cancel=cancel, quality=options.quality)
         slots.append(np.clip(out.fused, 0.0, 1.0))
         if last:
-            maps, scale, note = out.maps, out.maps_scale, out.note
-    root = plan[-1]
-    return slots[-1], maps, scale, (slots[root[0]], slots[root[1]]), note
+            maps, scale, note, root = out.maps, out.maps_scale, out.note, (a, b)
+    return slots[-1], maps, scale, root, note
 
 
 def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = None,
@@ -170,8 +175,7 @@ def fuse_sources(sources: Sequence[SourceImage], options: FuseOptions | None = N
     opts = options or FuseOptions()
     if len(sources) < 2:
         raise InputError("fusion needs at least two sources; got " + str(len(sources)))
-    if opts.strategy not in STRATEGIES:
-        raise InputError(f"unknown strategy {opts.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    _check_strategy(opts.strategy)  # before the alignment, not after it
     start = time.perf_counter()
     srcs = match_sizes(sources, resize=opts.resize)
     if opts.preview_max_side:
