@@ -7,6 +7,7 @@ These guard a release: new weights dropped in without their card, or weights tha
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,6 @@ from tita_studio.pipeline.reading import read_image
 from tita_studio.toml_file import read_toml
 
 CARD = MODELS_DIR / "MODEL_CARD.md"
-HOLDOUT = PROJECT_ROOT / "configs" / "holdout.toml"
 
 
 def _card_row(name: str) -> str:
@@ -28,15 +28,27 @@ def _card_row(name: str) -> str:
     return match.group(1)
 
 
+def _held_out_lists() -> list[Path]:
+    """The held-out lists the card's "held out" row names (configs/*.toml), in its order."""
+    names = re.findall(r"`configs/(holdout[\w]*\.toml)`", _card_row("held out"))
+    assert names, "the card's 'held out' row names no configs/holdout*.toml"
+    return [PROJECT_ROOT / "configs" / name for name in names]
+
+
 def test_the_card_states_how_the_shipped_file_was_trained() -> None:
+    """Steps in all (a run continued from earlier weights counts theirs), this run's wall time, and the
+    held-out scenes of every list the card names: the numbers the file itself records."""
     _, info = load_weights(DEFAULT_WEIGHTS)
     assert info.trained and info.config.variant == "studio"
     training = info.training
     steps = int(_card_row("trained").split(" steps")[0].replace(",", ""))
-    assert steps == training["steps"]
+    assert steps == training["steps"] + training.get("init", {}).get("steps", 0)
     hours = float(re.search(r"([\d.]+) h of training wall time", _card_row("trained")).group(1))
     assert hours == pytest.approx(training["wall_time_s"] / 3600, abs=0.05)
-    held = {task: len(ids) for task, ids in read_toml(HOLDOUT, "no held-out list")["holdout"].items()}
+    held: dict[str, int] = {}
+    for path in _held_out_lists():
+        for task, ids in read_toml(path, "no held-out list")["holdout"].items():
+            held[task] = held.get(task, 0) + len(ids)
     assert training["data"]["heldout_scenes"] == held
     assert f"{sum(held.values())} whole scenes" in _card_row("held out")
     assert {"mif", "pan"}.isdisjoint(folder.split("/")[0] for folder in training["data"]["folders"])
