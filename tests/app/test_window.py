@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage, QWheelEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QScrollArea
 
 from tita_studio.app import jobs
 from tita_studio.app.records import BASELINE
@@ -134,6 +134,27 @@ def test_ctrl_click_inspects_the_pixel(make_window, qtbot, pair):
         assert p.window_mark.isVisible()
         rect = p.window_mark.rect()
         assert rect.width() == pytest.approx(8) and rect.height() == pytest.approx(8)
+
+
+def test_dock_panels_are_neither_clipped_nor_squeezed(make_window, qtbot, pair):
+    """The attention heads that appear after a click widen the Inspect panel, and its dock follows; a dock
+    shorter than its panel scrolls, so no word-wrapped label loses its last line."""
+    window = fused_window(make_window, qtbot, pair)
+    pane = window.grid.result_pane
+    with qtbot.waitSignal(window.model.probe_changed, timeout=RESULT_TIMEOUT):
+        qtbot.mouseClick(pane.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                         pane.mapFromScene(QPointF(40.5, 30.5)))
+    for title in ("Inspect", "Settings", "Overlay"):
+        window.docks[title].raise_()
+        qtbot.wait(50)
+        area = window.docks[title].widget()
+        panel = area.widget() if isinstance(area, QScrollArea) else area
+        shown = area.viewport().width() if isinstance(area, QScrollArea) else window.docks[title].width()
+        assert panel.width() <= shown, f"{title}: the panel is cut on the right"
+        labels = [w for w in panel.findChildren(QLabel) if w.wordWrap() and w.isVisible() and w.text()]
+        assert labels, title
+        for label in labels:
+            assert label.height() >= label.heightForWidth(label.width()), f"{title}: {label.text()[:40]!r}"
 
 
 def test_cancel_mid_run_keeps_the_window_usable(make_window, qtbot, full_pair):

@@ -30,6 +30,16 @@ def test_round_trip_keeps_every_tensor_and_the_metadata(saved):
     assert "UNTRAINED" in info.describe()
 
 
+def test_a_continued_run_counts_the_steps_of_the_weights_it_started_from(tmp_path):
+    net = TITA(TITAConfig())
+    training = {"steps": 3000, "init": {"file": "start.safetensors", "sha256": "0" * 64, "steps": 2500}}
+    info = read_info(save_weights(net, tmp_path / "c.safetensors", trained=True, training=training))
+    assert info.total_steps == 5500
+    assert "5500 steps: 3000 after a 2500-step start" in info.describe()
+    fresh = read_info(save_weights(net, tmp_path / "f.safetensors", trained=True, training={"steps": 400}))
+    assert fresh.total_steps == 400 and fresh.describe().endswith("400 steps)")
+
+
 def test_float16_file_loads_as_float32(tmp_path):
     net = TITA(TITAConfig())
     path = save_weights(net, tmp_path / "h.safetensors", trained=True, dtype=torch.float16)

@@ -6,17 +6,19 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, Qt, Slot
+from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -109,7 +111,7 @@ class MainWindow(FileDropTarget, QMainWindow):
                                     ("Metrics", self.metrics_panel, Qt.DockWidgetArea.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(title)
-            dock.setWidget(widget)
+            dock.setWidget(_PanelScroll(widget))
             self.addDockWidget(area, dock)
             self.docks[title] = dock
         self.tabifyDockWidget(self.docks["Inspect"], self.docks["Settings"])
@@ -411,3 +413,32 @@ class MainWindow(FileDropTarget, QMainWindow):
         """Cancel a running fusion and wait for the worker thread before the window goes."""
         self.presenter.shutdown()
         super().closeEvent(event)
+
+
+
+class _PanelScroll(QScrollArea):
+    """A dock's panel in a vertical scroll area: a dock shorter than its panel scrolls instead of squeezing
+    the word-wrapped labels below their height (which clipped their last line), and the dock stays as wide
+    as the panel needs, also when the panel grows (the attention heads appear after a click)."""
+
+    def __init__(self, panel: QWidget) -> None:
+        super().__init__()
+        self.setWidget(panel)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def _width(self, inner: int) -> int:
+        return inner + self.verticalScrollBar().sizeHint().width()
+
+    def sizeHint(self) -> QSize:
+        hint = self.widget().sizeHint()
+        return QSize(self._width(hint.width()), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self._width(self.widget().minimumSizeHint().width()), super().minimumSizeHint().height())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+        return super().eventFilter(watched, event)

@@ -34,10 +34,17 @@ class WeightsInfo:
     version: str
     training: dict[str, Any]
 
+    @property
+    def total_steps(self) -> int:
+        """Training steps in all: a run continued from earlier weights (run.init) counts theirs too."""
+        return int(self.training.get("steps") or 0) + int(self.training.get("init", {}).get("steps") or 0)
+
     def describe(self) -> str:
         state = "trained" if self.trained else "UNTRAINED"
-        steps = self.training.get("steps")
-        extra = f", {steps} steps" if steps else ""
+        steps, started = self.training.get("steps"), self.training.get("init", {}).get("steps")
+        extra = f", {self.total_steps} steps" if steps else ""
+        if steps and started:
+            extra += f": {steps} after a {started}-step start"
         return f"{self.path.name} ({self.config.variant} variant, {state}{extra})"
 
 
