@@ -415,7 +415,6 @@ class MainWindow(FileDropTarget, QMainWindow):
         super().closeEvent(event)
 
 
-
 class _PanelScroll(QScrollArea):
     """A dock's panel in a vertical scroll area: a dock shorter than its panel scrolls instead of squeezing
     the word-wrapped labels below their height (which clipped their last line), and the dock stays as wide
